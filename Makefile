@@ -1,0 +1,36 @@
+# Shipyard: the two commands in the README are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo demo-clean test lint format install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+demo-clean:
+	rm -rf .demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests examples bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests examples bench
+	$(BIN)/ruff format src tests examples bench
+
+# Runs on SQLite and PostgreSQL (127.0.0.1:5432, user postgres); see tests/conftest.py.
+test: lint
+	$(BIN)/python -m pytest
+
+clean: demo-clean
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""SDK implementations; the public entry point is ``shipyard.Client``."""

@@ -1,0 +1,1 @@
+"""Shipyard core: configuration, database, artifacts, auth, audit and errors."""

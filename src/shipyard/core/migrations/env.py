@@ -1,0 +1,18 @@
+"""Alembic environment: the connection is always handed in by ``shipyard.core.migrate``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import shipyard.models_registry  # noqa: F401  (imports every stage's tables into Base.metadata)
+from shipyard.core.database import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Helpers for Shipyard's own tests and for plugins: live servers and the common route checks."""
