@@ -2,6 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
+LINT_PATHS := src tests examples conftest.py $(wildcard bench)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo demo-clean test lint format install clean
@@ -22,11 +23,11 @@ demo-clean:
 	rm -rf .demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff check $(LINT_PATHS)
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests examples bench
-	$(BIN)/ruff format src tests examples bench
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 # Runs on SQLite and PostgreSQL (127.0.0.1:5432, user postgres); see tests/conftest.py.
 test: lint

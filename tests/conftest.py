@@ -41,15 +41,6 @@ def _pg_admin(statement: str) -> None:
         connection.execute(statement)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No SHIPYARD_* variable of the developer's shell leaks into a test; home is the test's folder."""
-    for name in list(os.environ):
-        if name.startswith("SHIPYARD_") and not name.startswith("SHIPYARD_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SHIPYARD_HOME", str(tmp_path / "home"))
-
-
 class TemplateDatabases:
     """One migrated template per backend; ``clone()`` gives a fresh copy in milliseconds."""
 

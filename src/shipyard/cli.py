@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a failed operation (``ShipyardError``), 2 bad usage or 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from typing import Annotated
 
@@ -84,6 +85,10 @@ def server(
             f"Shipyard {__version__} on http://{settings.host}:{settings.port} "
             f"(auth {'on' if settings.auth_enabled else 'off'})"
         )
+        # uvicorn drains in-flight requests on SIGTERM/SIGINT, then re-raises the signal; this no-op
+        # handler lets the command return normally instead, so the store is closed and the exit is 0.
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, lambda *_: None)
         uvicorn.run(
             create_app(platform=platform),
             host=settings.host,
@@ -95,6 +100,7 @@ def server(
         )
     finally:
         platform.close()
+    console.print("Shipyard stopped")
 
 
 def _warn_without_admin(platform: object) -> None:

@@ -6,16 +6,20 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
 
-__all__ = ["free_port", "live_server", "process_memory", "server_process"]
+__all__ = ["ServerProcess", "free_port", "live_server", "process_memory", "server_process"]
 
 
 def free_port() -> int:
@@ -52,34 +56,57 @@ def live_server(app: FastAPI, *, startup_timeout: float = 30.0) -> Iterator[str]
         thread.join(timeout=15)
 
 
+@dataclass
+class ServerProcess:
+    """A running ``shipyard server``: its URL, the process, and the file its output goes to."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __iter__(self) -> Iterator[Any]:  # allows ``url, process = ...``
+        return iter((self.url, self.process))
+
+
 @contextmanager
 def server_process(
-    env: dict[str, str], *, args: tuple[str, ...] = (), startup_timeout: float = 60.0
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``shipyard server`` in its own process on a random loopback port; yields (url, process)."""
+    env: dict[str, str],
+    *,
+    args: tuple[str, ...] = (),
+    startup_timeout: float = 60.0,
+    log_path: Path | None = None,
+) -> Iterator[ServerProcess]:
+    """``shipyard server`` in its own process on a random loopback port, stopped with SIGTERM."""
     port = free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_") or k.startswith("SHIPYARD_TEST")
     }
     full_env.update(env)
     command = [sys.executable, "-m", "shipyard", "server", "--host", "127.0.0.1", "--port", str(port), *args]
-    process = subprocess.Popen(command, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    if log_path is None:
+        log_path = Path(tempfile.mkstemp(prefix="shipyard-server-", suffix=".log")[1])
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    running = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + startup_timeout
     try:
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                raise RuntimeError(f"shipyard server exited with {process.returncode}: {output[-2000:]}")
+                raise RuntimeError(
+                    f"shipyard server exited with {process.returncode}: {running.output()[-2000:]}"
+                )
             try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                if httpx.get(f"{running.url}/health", timeout=1.0).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("shipyard server did not become healthy in time")
             time.sleep(0.1)
-        yield url, process
+        yield running
     finally:
         if process.poll() is None:
             process.terminate()
@@ -88,8 +115,6 @@ def server_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
 
 
 def process_memory(pid: int) -> dict[str, int]:
