@@ -1,12 +1,13 @@
 """Checks run over every route of the application, discovered from ``app.routes``.
 
-A stage that adds a mutating route must add an example call to ``MUTATION_EXAMPLES`` (the
-``test_every_mutating_route_has_an_audit_example`` check fails until it does), so that the audit
-check below covers it.
+A stage that adds a mutating route must add an example call to ``MUTATION_EXAMPLES`` in its
+``tests/<stage>/route_examples.py`` (``test_every_mutating_route_has_an_audit_example`` fails until
+it does), so that the audit check below covers it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,20 +33,16 @@ def _ids(routes: list[RouteInfo]) -> list[str]:
     return [r.id for r in routes]
 
 
-# Each example performs one valid mutation through the route and returns the response.
-Example = Callable[[httpx.Client], httpx.Response]
+def _discover_examples() -> dict[str, Callable[[httpx.Client], httpx.Response]]:
+    """Each stage's ``tests/<stage>/route_examples.py`` maps "METHOD /path" to a valid call."""
+    examples: dict[str, Callable[[httpx.Client], httpx.Response]] = {}
+    for module_path in sorted(Path(__file__).parent.glob("*/route_examples.py")):
+        module = importlib.import_module(f"tests.{module_path.parent.name}.route_examples")
+        examples.update(module.MUTATION_EXAMPLES)
+    return examples
 
 
-def _revoke_example(client: httpx.Client) -> httpx.Response:
-    created = client.post("/api/v1/tokens", json={"name": "to-revoke", "role": "viewer"}).json()
-    return client.delete(f"/api/v1/tokens/{created['token']['id']}")
-
-
-MUTATION_EXAMPLES: dict[str, Example] = {
-    "POST /api/v1/tokens": lambda c: c.post("/api/v1/tokens", json={"name": "example", "role": "editor"}),
-    "DELETE /api/v1/tokens/{token_id}": _revoke_example,
-    "POST /api/v1/blobs": lambda c: c.post("/api/v1/blobs", content=b"example bytes"),
-}
+MUTATION_EXAMPLES = _discover_examples()
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -76,7 +73,7 @@ def test_mutating_route_demands_a_writing_role(route: RouteInfo) -> None:
 
 @pytest.mark.parametrize("route", MUTATING, ids=_ids(MUTATING))
 def test_every_mutating_route_has_an_audit_example(route: RouteInfo) -> None:
-    assert route.id in MUTATION_EXAMPLES, f"add an example call for {route.id} to MUTATION_EXAMPLES"
+    assert route.id in MUTATION_EXAMPLES, f"add an example for {route.id} to tests/<stage>/route_examples.py"
 
 
 def test_checks_cover_protected_routes(auth_server_url: str, tokens: dict[str, str]) -> None:
