@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipyard._version import __version__
 from shipyard.compat.mlflow import artifacts as mlflow_artifacts
+from shipyard.compat.mlflow import registry as mlflow_registry
 from shipyard.compat.mlflow import tracking as mlflow_tracking
 from shipyard.compat.mlflow.prefix import AjaxPrefixMiddleware
 from shipyard.core import routes as core_routes
@@ -146,5 +147,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(core_routes.public_router)
     app.include_router(core_routes.api_router)
     app.include_router(mlflow_tracking.router)
+    app.include_router(mlflow_registry.router)
     app.include_router(mlflow_artifacts.router)
     return app

@@ -197,3 +197,106 @@ MUTATION_EXAMPLES: dict[str, Callable[[httpx.Client], httpx.Response]] = {
     ),
     f"DELETE {ARTIFACTS}/{{artifact_path:path}}": _artifact_deleted,
 }
+
+
+def registered_model(client: httpx.Client) -> str:
+    name = f"model-{uuid.uuid4().hex[:8]}"
+    client.post(f"{API}/registered-models/create", json={"name": name}).raise_for_status()
+    return name
+
+
+def model_version(client: httpx.Client) -> tuple[str, str]:
+    name = registered_model(client)
+    _, run_id = run(client)
+    response = client.post(
+        f"{API}/model-versions/create",
+        json={"name": name, "source": f"runs:/{run_id}/model", "run_id": run_id},
+    )
+    response.raise_for_status()
+    return name, response.json()["model_version"]["version"]
+
+
+def _with_version(
+    call: Callable[[httpx.Client, str, str], httpx.Response],
+) -> Callable[[httpx.Client], httpx.Response]:
+    def example(client: httpx.Client) -> httpx.Response:
+        return call(client, *model_version(client))
+
+    return example
+
+
+def _model_tag_removed(client: httpx.Client) -> httpx.Response:
+    name = registered_model(client)
+    client.post(
+        f"{API}/registered-models/set-tag", json={"name": name, "key": "k", "value": "v"}
+    ).raise_for_status()
+    return client.request("DELETE", f"{API}/registered-models/delete-tag", json={"name": name, "key": "k"})
+
+
+def _alias_removed(client: httpx.Client, name: str, version: str) -> httpx.Response:
+    client.post(f"{API}/registered-models/alias", json={"name": name, "alias": "a", "version": version})
+    return client.request("DELETE", f"{API}/registered-models/alias", json={"name": name, "alias": "a"})
+
+
+def _version_tag_removed(client: httpx.Client, name: str, version: str) -> httpx.Response:
+    client.post(
+        f"{API}/model-versions/set-tag", json={"name": name, "version": version, "key": "k", "value": "v"}
+    )
+    return client.request(
+        "DELETE", f"{API}/model-versions/delete-tag", json={"name": name, "version": version, "key": "k"}
+    )
+
+
+MUTATION_EXAMPLES.update(
+    {
+        f"POST {API}/registered-models/create": lambda c: c.post(
+            f"{API}/registered-models/create", json={"name": uuid.uuid4().hex}
+        ),
+        f"POST {API}/registered-models/rename": lambda c: c.post(
+            f"{API}/registered-models/rename",
+            json={"name": registered_model(c), "new_name": uuid.uuid4().hex},
+        ),
+        f"PATCH {API}/registered-models/update": lambda c: c.patch(
+            f"{API}/registered-models/update", json={"name": registered_model(c), "description": "d"}
+        ),
+        f"DELETE {API}/registered-models/delete": lambda c: c.request(
+            "DELETE", f"{API}/registered-models/delete", json={"name": registered_model(c)}
+        ),
+        f"POST {API}/registered-models/set-tag": lambda c: c.post(
+            f"{API}/registered-models/set-tag", json={"name": registered_model(c), "key": "k", "value": "v"}
+        ),
+        f"DELETE {API}/registered-models/delete-tag": _model_tag_removed,
+        f"POST {API}/registered-models/alias": _with_version(
+            lambda c, n, v: c.post(
+                f"{API}/registered-models/alias", json={"name": n, "alias": "champion", "version": v}
+            )
+        ),
+        f"DELETE {API}/registered-models/alias": _with_version(_alias_removed),
+        f"POST {API}/model-versions/create": lambda c: c.post(
+            f"{API}/model-versions/create",
+            json={"name": registered_model(c), "source": f"runs:/{run(c)[1]}/model"},
+        ),
+        f"PATCH {API}/model-versions/update": _with_version(
+            lambda c, n, v: c.patch(
+                f"{API}/model-versions/update", json={"name": n, "version": v, "description": "d"}
+            )
+        ),
+        f"DELETE {API}/model-versions/delete": _with_version(
+            lambda c, n, v: c.request(
+                "DELETE", f"{API}/model-versions/delete", json={"name": n, "version": v}
+            )
+        ),
+        f"POST {API}/model-versions/transition-stage": _with_version(
+            lambda c, n, v: c.post(
+                f"{API}/model-versions/transition-stage",
+                json={"name": n, "version": v, "stage": "Staging", "archive_existing_versions": False},
+            )
+        ),
+        f"POST {API}/model-versions/set-tag": _with_version(
+            lambda c, n, v: c.post(
+                f"{API}/model-versions/set-tag", json={"name": n, "version": v, "key": "k", "value": "v"}
+            )
+        ),
+        f"DELETE {API}/model-versions/delete-tag": _with_version(_version_tag_removed),
+    }
+)
