@@ -27,6 +27,7 @@ from shipyard.core.config import Settings, load_settings
 from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
+from shipyard.registry import routes as registry_routes
 
 __all__ = ["create_app"]
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(AjaxPrefixMiddleware)
     app.include_router(core_routes.public_router)
     app.include_router(core_routes.api_router)
+    app.include_router(registry_routes.router)
     app.include_router(mlflow_tracking.router)
     app.include_router(mlflow_registry.router)
     app.include_router(mlflow_artifacts.router)

@@ -18,11 +18,12 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.registry.sdk import RegistryMethods
 
 __all__ = ["BaseClient"]
 
 
-class BaseClient(abc.ABC):
+class BaseClient(RegistryMethods, abc.ABC):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

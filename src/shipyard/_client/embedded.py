@@ -22,11 +22,12 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.registry.sdk import EmbeddedRegistryMethods
 
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(BaseClient):
+class EmbeddedClient(EmbeddedRegistryMethods, BaseClient):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:

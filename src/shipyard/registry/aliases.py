@@ -81,6 +81,7 @@ def _apply(
     actor: Principal,
     version: ModelVersion,
     alias: str,
+    requested_by: str,
     approved_by: str | None,
     approval_id: int | None = None,
     reason: str | None = None,
@@ -98,7 +99,7 @@ def _apply(
             version=version.version,
             previous_version=previous,
             occurred_at=now_ms(),
-            requested_by=actor.name,
+            requested_by=requested_by,
             approved_by=approved_by,
             approval_id=approval_id,
             reason=reason,
@@ -145,6 +146,7 @@ def set_alias(
         actor=actor,
         version=found,
         alias=alias,
+        requested_by=actor.name,
         approved_by=actor.name if alias in protected else None,
         reason=reason,
     )
@@ -251,12 +253,12 @@ def decide_request(
     request.decision_reason = check_text(reason, field="reason")
     if approve:
         version = get_model_version(session, request.name, request.version)
-        requester = Principal(name=request.requested_by, role=Role.EDITOR)
         _apply(
             session,
-            actor=requester,
+            actor=actor,
             version=version,
             alias=request.alias,
+            requested_by=request.requested_by,
             approved_by=actor.name,
             approval_id=request.id,
             reason=reason,
