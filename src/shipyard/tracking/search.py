@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from shipyard.core.errors import InvalidParameterError
@@ -276,26 +276,62 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return column.not_in(value)
 
 
-def _clause_condition(clause: Clause) -> ColumnElement[bool]:
-    if clause.entity == "attribute":
-        return _compare(_ATTRIBUTES[clause.key], clause.op, clause.value)
+def _matching_runs(clause: Clause) -> tuple[Select[Any], Any, bool] | None:
+    """(run ids matching the clause, the subquery's run-id column, negated) for entity clauses."""
     if clause.entity == "dataset":
         matching = select(RunInput.run_id).join(Dataset, Dataset.id == RunInput.dataset_id)
-        return Run.id.in_(matching.where(_compare(_DATASET_FIELDS[clause.key], clause.op, clause.value)))
+        condition = _compare(_DATASET_FIELDS[clause.key], clause.op, clause.value)
+        return matching.where(condition), RunInput.run_id, False
+    if clause.entity == "attribute":
+        return None
     table, value_column = {
         "metric": (LatestMetric, LatestMetric.value),
         "param": (Param, Param.value),
         "tag": (RunTag, RunTag.value),
     }[clause.entity]
     having_key = select(table.run_id).where(table.key == clause.key)
-    if clause.op == "IS NULL":
-        return Run.id.not_in(having_key)
-    if clause.op == "IS NOT NULL":
-        return Run.id.in_(having_key)
+    if clause.op in ("IS NULL", "IS NOT NULL"):
+        return having_key, table.run_id, clause.op == "IS NULL"
     condition = _compare(value_column, clause.op, clause.value)
     if clause.entity == "metric":
         condition = and_(condition, LatestMetric.is_nan.is_(False))
-    return Run.id.in_(having_key.where(condition))
+    return having_key.where(condition), table.run_id, False
+
+
+DRIVING_PROBE_CAP = 20_000
+
+
+def _conditions(session: Session, clauses: list[Clause]) -> list[ColumnElement[bool]]:
+    """SQL for the clauses: the most selective one drives (``run.id IN (…)``), the rest are probes.
+
+    A planner cannot know which of several ``IN`` lists is smallest without statistics, so each
+    positive candidate is counted first (through its index, capped); the smallest becomes the
+    driving ``IN`` list and every other clause becomes a correlated ``EXISTS`` checked only for the
+    runs it yields.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    candidates: list[tuple[Select[Any], Any]] = []
+    for clause in clauses:
+        matching = _matching_runs(clause)
+        if matching is None:
+            conditions.append(_compare(_ATTRIBUTES[clause.key], clause.op, clause.value))
+        elif matching[2]:
+            conditions.append(Run.id.not_in(matching[0]))
+        else:
+            candidates.append((matching[0], matching[1]))
+    if len(candidates) > 1:
+        sizes = [
+            session.scalar(select(func.count()).select_from(subquery.limit(DRIVING_PROBE_CAP).subquery()))
+            or 0
+            for subquery, _ in candidates
+        ]
+        candidates.insert(0, candidates.pop(sizes.index(min(sizes))))
+    for position, (subquery, run_column) in enumerate(candidates):
+        if position == 0:
+            conditions.append(Run.id.in_(subquery))
+        else:
+            conditions.append(exists(subquery.where(run_column == Run.id)))
+    return conditions
 
 
 def parse_order_by(order_by: Sequence[str] | None) -> list[OrderKey]:
@@ -363,8 +399,8 @@ def search_runs(
     if not ids:
         return [], None
     query = select(Run).where(Run.experiment_id.in_(ids), Run.lifecycle_stage.in_(view_stages(run_view_type)))
-    for clause in clauses:
-        query = query.where(_clause_condition(clause))
+    for condition in _conditions(session, clauses):
+        query = query.where(condition)
     query = _apply_order(query, keys).offset(offset).limit(max_results + 1)
     runs = list(session.scalars(query))
     token = encode_offset(offset + max_results) if len(runs) > max_results else None

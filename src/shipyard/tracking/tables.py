@@ -89,6 +89,8 @@ class Run(Base):
 
 class Param(Base):
     __tablename__ = "param"
+    # SQLite only: PostgreSQL's btree cannot hold values this long, and its planner does well without.
+    __table_args__ = (Index("ix_param_key_value", "key", "value").ddl_if(dialect="sqlite"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
@@ -97,6 +99,7 @@ class Param(Base):
 
 class RunTag(Base):
     __tablename__ = "run_tag"
+    __table_args__ = (Index("ix_run_tag_key_value", "key", "value").ddl_if(dialect="sqlite"),)
 
     run_id: Mapped[str] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)

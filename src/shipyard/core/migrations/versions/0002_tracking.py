@@ -216,6 +216,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", "model_id", name=op.f("pk_run_output")),
     )
+    if op.get_bind().dialect.name == "sqlite":
+        # Value lookups for search; PostgreSQL's btree cannot hold 6,000-character values.
+        op.create_index("ix_param_key_value", "param", ["key", "value"])
+        op.create_index("ix_run_tag_key_value", "run_tag", ["key", "value"])
     # MLflow clients expect the Default experiment "0" to exist.
     op.execute(
         sa.text(
