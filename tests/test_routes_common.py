@@ -102,7 +102,10 @@ def test_unknown_ids_are_404_with_the_error_shape(server_url: str) -> None:
     failures: list[str] = []
     with httpx.Client(base_url=server_url, timeout=30) as client:
         for route in READ_WITH_ID:
-            response = client.get(sample_path(route.path))
+            required = {
+                p.name: "file.txt" for p in route.route.dependant.query_params if p.field_info.is_required()
+            }
+            response = client.get(sample_path(route.path), params=required)
             if response.status_code != 404 or response.json().get("error_code") != "RESOURCE_DOES_NOT_EXIST":
                 failures.append(f"{route.id}: {response.status_code} {response.text[:200]}")
     assert not failures, "\n".join(failures)

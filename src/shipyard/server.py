@@ -28,6 +28,7 @@ from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
 from shipyard.registry import routes as registry_routes
+from shipyard.tracking import routes as tracking_routes
 
 __all__ = ["create_app"]
 
@@ -147,6 +148,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(AjaxPrefixMiddleware)
     app.include_router(core_routes.public_router)
     app.include_router(core_routes.api_router)
+    app.include_router(tracking_routes.router)
+    app.include_router(tracking_routes.files_router)
     app.include_router(registry_routes.router)
     app.include_router(mlflow_tracking.router)
     app.include_router(mlflow_registry.router)

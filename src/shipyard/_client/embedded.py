@@ -23,11 +23,12 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.registry.sdk import EmbeddedRegistryMethods
+from shipyard.tracking.sdk import EmbeddedTrackingMethods
 
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(EmbeddedRegistryMethods, BaseClient):
+class EmbeddedClient(EmbeddedTrackingMethods, EmbeddedRegistryMethods, BaseClient):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:

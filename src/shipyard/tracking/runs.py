@@ -46,6 +46,9 @@ from shipyard.tracking.tables import (
 )
 
 __all__ = [
+    "MLFLOW_LIMITS",
+    "NATIVE_LIMITS",
+    "BatchLimits",
     "MetricPoint",
     "RunRecord",
     "create_run",
@@ -329,11 +332,26 @@ def delete_tag(session: Session, *, actor: Principal, run_id: str, key: str) -> 
     )
 
 
-def _check_batch(metrics: Sequence[MetricPoint], params: dict[str, str], tags: dict[str, str]) -> None:
+@dataclass(frozen=True)
+class BatchLimits:
+    metrics: int
+    params: int
+    tags: int
+    total: int
+
+
+# MLflow's limits (its client splits batches to fit); Shipyard's SDK sends larger columnar batches.
+MLFLOW_LIMITS = BatchLimits(MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL)
+NATIVE_LIMITS = BatchLimits(50_000, 1_000, 1_000, 52_000)
+
+
+def _check_batch(
+    metrics: Sequence[MetricPoint], params: dict[str, str], tags: dict[str, str], limits: BatchLimits
+) -> None:
     for name, items, limit in (
-        ("metrics", metrics, MAX_BATCH_METRICS),
-        ("params", params, MAX_BATCH_PARAMS),
-        ("tags", tags, MAX_BATCH_TAGS),
+        ("metrics", metrics, limits.metrics),
+        ("params", params, limits.params),
+        ("tags", tags, limits.tags),
     ):
         if len(items) > limit:
             raise InvalidParameterError(
@@ -341,9 +359,9 @@ def _check_batch(metrics: Sequence[MetricPoint], params: dict[str, str], tags: d
                 field=name,
             )
     total = len(metrics) + len(params) + len(tags)
-    if total > MAX_BATCH_TOTAL:
+    if total > limits.total:
         raise InvalidParameterError(
-            f"A batch logging request can contain at most {MAX_BATCH_TOTAL} metrics, params and tags "
+            f"A batch logging request can contain at most {limits.total} metrics, params and tags "
             f"in total. Got {total}.",
             field="metrics",
         )
@@ -357,6 +375,7 @@ def log_batch(
     metrics: Sequence[MetricPoint] = (),
     params: dict[str, Any] | Iterable[tuple[str, Any]] = (),
     tags: dict[str, Any] | Iterable[tuple[str, Any]] = (),
+    limits: BatchLimits = MLFLOW_LIMITS,
 ) -> None:
     """Log metrics, params and tags in one transaction; all or nothing."""
     require_role(actor, Role.EDITOR)
@@ -366,7 +385,7 @@ def log_batch(
         raise InvalidParameterError("Duplicate parameter keys have been submitted.", field="params")
     clean_params = {check_key(k): param_value(v) for k, v in param_items}
     clean_tags = {check_key(k): tag_value(v) for k, v in (tags.items() if isinstance(tags, dict) else tags)}
-    _check_batch(metrics, clean_params, clean_tags)
+    _check_batch(metrics, clean_params, clean_tags, limits)
     for point in metrics:
         check_key(point.key)
     run = _active_run(session, run_id)
