@@ -13,7 +13,7 @@ from shipyard.core.file_routes import artifact_file_routes
 from shipyard.core.schemas import API_ERRORS
 from shipyard.tracking import runs
 from shipyard.tracking._common import to_float
-from shipyard.tracking.runs import NATIVE_LIMITS, MetricPoint, RunRecord
+from shipyard.tracking.runs import NATIVE_LIMITS, MetricBatch, RunRecord
 from shipyard.tracking.schemas import MetricHistoryPublic, RunLog, RunPublic
 
 __all__ = ["files_router", "router", "run_public"]
@@ -43,21 +43,17 @@ def run_public(record: RunRecord) -> RunPublic:
 
 @router.post("/{run_id}/log", status_code=204, summary="Log metric columns, params and tags in one batch")
 def log(run_id: str, body: RunLog, platform: PlatformDep, actor: EditorDep) -> None:
-    points: list[MetricPoint] = []
+    batch = MetricBatch()
     if body.metrics is not None:
         columns = body.metrics
-        points = [
-            MetricPoint(key, to_float(value, field=f"metrics.value[{i}]"), timestamp, step)
-            for i, (key, value, step, timestamp) in enumerate(
-                zip(columns.key, columns.value, columns.step, columns.timestamp, strict=True)
-            )
-        ]
+        values = [to_float(value, field=f"metrics.value[{i}]") for i, value in enumerate(columns.value)]
+        batch = MetricBatch(columns.key, values, columns.step, columns.timestamp)
     with platform.database.session(write=True) as session:
         runs.log_batch(
             session,
             actor=actor,
             run_id=run_id,
-            metrics=points,
+            metrics=batch,
             params=body.params,
             tags=body.tags,
             limits=NATIVE_LIMITS,

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from shipyard.tracking.runs import MetricPoint
+from shipyard.tracking.runs import MetricBatch
 
 __all__ = ["RunHandle", "RunSink"]
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 # send(run_id, metrics, params, tags), end(run_id, status), upload(run_id, local_path, artifact_path)
 RunSink = tuple[
-    Callable[[str, list[MetricPoint], dict[str, str], dict[str, str]], None],
+    Callable[[str, MetricBatch, dict[str, str], dict[str, str]], None],
     Callable[[str, str], None],
     Callable[[str, Path, str], None],
 ]
@@ -53,7 +53,7 @@ class RunHandle:
         self._max_buffered = max_buffered
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._metrics: list[MetricPoint] = []
+        self._metrics = MetricBatch()
         self._params: dict[str, str] = {}
         self._tags: dict[str, str] = {}
         self._error: BaseException | None = None
@@ -72,13 +72,16 @@ class RunHandle:
         if step is None:
             step = self._steps.get(key, -1) + 1
         self._steps[key] = step
-        point = MetricPoint(
-            key, float(value), timestamp if timestamp is not None else int(time.time() * 1000), step
-        )
+        if timestamp is None:
+            timestamp = int(time.time() * 1000)
         with self._lock:
-            self._metrics.append(point)
-            full = len(self._metrics) >= self._max_buffered
-        if full:
+            batch = self._metrics
+            batch.keys.append(key)
+            batch.values.append(float(value))
+            batch.steps.append(step)
+            batch.timestamps.append(timestamp)
+            crossed = len(batch.keys) == self._max_buffered
+        if crossed:  # wake the sender once, when the buffer fills, not on every later point
             self._wake.set()
 
     def log_metrics(self, values: dict[str, float], step: int | None = None) -> None:
@@ -104,24 +107,31 @@ class RunHandle:
         self._upload(self.run_id, path, artifact_path or path.name)
 
     # -- sending ----------------------------------------------------------------------------------
-    def _take(self) -> tuple[list[MetricPoint], dict[str, str], dict[str, str]]:
+    def _take(self) -> tuple[MetricBatch, dict[str, str], dict[str, str]]:
         with self._lock:
             taken = (self._metrics, self._params, self._tags)
-            self._metrics, self._params, self._tags = [], {}, {}
+            self._metrics, self._params, self._tags = MetricBatch(), {}, {}
         return taken
 
     def _send_pending(self) -> None:
         with self._send_lock:  # one sender at a time keeps batches in order
             metrics, params, tags = self._take()
-            if metrics or params or tags:
-                try:
-                    self._send(self.run_id, metrics, params, tags)
-                except BaseException:
-                    with self._lock:  # put them back, so a later flush can retry and nothing is lost
-                        self._metrics[:0] = metrics
-                        self._params = {**params, **self._params}
-                        self._tags = {**tags, **self._tags}
-                    raise
+            if not (len(metrics) or params or tags):
+                return
+            try:
+                self._send(self.run_id, metrics, params, tags)
+            except BaseException:
+                with self._lock:  # put them back in front, so a later flush retries and nothing is lost
+                    pending = self._metrics
+                    self._metrics = MetricBatch(
+                        metrics.keys + pending.keys,
+                        metrics.values + pending.values,
+                        metrics.steps + pending.steps,
+                        metrics.timestamps + pending.timestamps,
+                    )
+                    self._params = {**params, **self._params}
+                    self._tags = {**tags, **self._tags}
+                raise
 
     def _loop(self) -> None:
         while not self._closed:

@@ -49,6 +49,7 @@ __all__ = [
     "MLFLOW_LIMITS",
     "NATIVE_LIMITS",
     "BatchLimits",
+    "MetricBatch",
     "MetricPoint",
     "RunRecord",
     "create_run",
@@ -121,6 +122,27 @@ class MetricPoint:
     model_id: str | None = None
     dataset_name: str | None = None
     dataset_digest: str | None = None
+
+
+@dataclass(slots=True)
+class MetricBatch:
+    """Many points as parallel columns: the SDK's buffer, logged without an object per point."""
+
+    keys: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def slice(self, start: int, stop: int) -> MetricBatch:
+        return MetricBatch(
+            self.keys[start:stop],
+            self.values[start:stop],
+            self.steps[start:stop],
+            self.timestamps[start:stop],
+        )
 
 
 @dataclass(frozen=True)
@@ -346,7 +368,10 @@ NATIVE_LIMITS = BatchLimits(50_000, 1_000, 1_000, 52_000)
 
 
 def _check_batch(
-    metrics: Sequence[MetricPoint], params: dict[str, str], tags: dict[str, str], limits: BatchLimits
+    metrics: Sequence[MetricPoint] | MetricBatch,
+    params: dict[str, str],
+    tags: dict[str, str],
+    limits: BatchLimits,
 ) -> None:
     for name, items, limit in (
         ("metrics", metrics, limits.metrics),
@@ -372,7 +397,7 @@ def log_batch(
     *,
     actor: Principal,
     run_id: str,
-    metrics: Sequence[MetricPoint] = (),
+    metrics: Sequence[MetricPoint] | MetricBatch = (),
     params: dict[str, Any] | Iterable[tuple[str, Any]] = (),
     tags: dict[str, Any] | Iterable[tuple[str, Any]] = (),
     limits: BatchLimits = MLFLOW_LIMITS,
@@ -386,8 +411,8 @@ def log_batch(
     clean_params = {check_key(k): param_value(v) for k, v in param_items}
     clean_tags = {check_key(k): tag_value(v) for k, v in (tags.items() if isinstance(tags, dict) else tags)}
     _check_batch(metrics, clean_params, clean_tags, limits)
-    for point in metrics:
-        check_key(point.key)
+    for key in set(metrics.keys) if isinstance(metrics, MetricBatch) else {p.key for p in metrics}:
+        check_key(key)
     run = _active_run(session, run_id)
     if clean_params:
         _log_params(session, run.id, clean_params)
@@ -422,49 +447,85 @@ def _log_params(session: Session, run_id: str, params: dict[str, str]) -> None:
         session.execute(insert(Param), new)
 
 
-def _log_metrics(session: Session, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-    rows = []
-    newest: dict[str, dict[str, Any]] = {}
-    for point in metrics:
-        value, is_nan = stored_float(point.value)
-        row = {
-            "run_id": run_id,
-            "key": point.key,
-            "value": value,
-            "is_nan": is_nan,
-            "timestamp": point.timestamp,
-            "step": point.step,
-            "model_id": point.model_id,
-            "dataset_name": point.dataset_name,
-            "dataset_digest": point.dataset_digest,
-        }
-        rows.append(row)
-        current = newest.get(point.key)
-        if current is None or (point.step, point.timestamp) >= (current["step"], current["timestamp"]):
-            newest[point.key] = row
-    session.execute(insert(Metric), rows)
+# Column order of the rows below; rows are tuples so that 100,000s of them create no GC work.
+_METRIC_COLUMNS = (
+    "run_id",
+    "key",
+    "value",
+    "is_nan",
+    "timestamp",
+    "step",
+    "model_id",
+    "dataset_name",
+    "dataset_digest",
+)
+MetricRow = tuple[str, str, float, bool, int, int, str | None, str | None, str | None]
+
+
+def _metric_rows(run_id: str, metrics: Sequence[MetricPoint] | MetricBatch) -> list[MetricRow]:
+    if isinstance(metrics, MetricBatch):
+        rows: list[MetricRow] = []
+        for key, raw, step, timestamp in zip(
+            metrics.keys, metrics.values, metrics.steps, metrics.timestamps, strict=True
+        ):
+            value, is_nan = stored_float(raw)
+            rows.append((run_id, key, value, is_nan, timestamp, step, None, None, None))
+        return rows
+    return [
+        (
+            run_id,
+            p.key,
+            *stored_float(p.value),
+            p.timestamp,
+            p.step,
+            p.model_id,
+            p.dataset_name,
+            p.dataset_digest,
+        )
+        for p in metrics
+    ]
+
+
+def _insert_statement(marker: str) -> str:
+    # Built once from the constant column list above; no client value is ever interpolated.
+    columns, markers = ", ".join(_METRIC_COLUMNS), ", ".join([marker] * len(_METRIC_COLUMNS))
+    return f"INSERT INTO metric ({columns}) VALUES ({markers})"  # noqa: S608
+
+
+_INSERT_METRICS = {"qmark": _insert_statement("?"), "other": _insert_statement("%s")}
+
+
+def _insert_metric_rows(session: Session, rows: list[MetricRow]) -> None:
+    """One driver-level executemany: the ORM's per-row bookkeeping would cost more than the insert."""
+    connection = session.connection()
+    statement = _INSERT_METRICS["qmark" if connection.dialect.paramstyle == "qmark" else "other"]
+    connection.exec_driver_sql(statement, rows)  # type: ignore[arg-type]
+
+
+def _log_metrics(session: Session, run_id: str, metrics: Sequence[MetricPoint] | MetricBatch) -> None:
+    rows = _metric_rows(run_id, metrics)
+    newest: dict[str, MetricRow] = {}
+    for row in rows:  # the last point per key: highest step, then timestamp
+        current = newest.get(row[1])
+        if current is None or (row[5], row[4]) >= (current[5], current[4]):
+            newest[row[1]] = row
+    _insert_metric_rows(session, rows)
     existing = {
-        row.key: row
-        for row in session.scalars(
+        latest.key: latest
+        for latest in session.scalars(
             select(LatestMetric).where(LatestMetric.run_id == run_id, LatestMetric.key.in_(list(newest)))
         )
     }
-    for key, row in newest.items():
+    for key, (_, _, value, is_nan, timestamp, step, *_rest) in newest.items():
         latest = existing.get(key)
         if latest is None:
             session.add(
                 LatestMetric(
-                    run_id=run_id,
-                    key=key,
-                    value=row["value"],
-                    is_nan=row["is_nan"],
-                    timestamp=row["timestamp"],
-                    step=row["step"],
+                    run_id=run_id, key=key, value=value, is_nan=is_nan, timestamp=timestamp, step=step
                 )
             )
-        elif (row["step"], row["timestamp"]) >= (latest.step, latest.timestamp):
-            latest.value, latest.is_nan = row["value"], row["is_nan"]
-            latest.timestamp, latest.step = row["timestamp"], row["step"]
+        elif (step, timestamp) >= (latest.step, latest.timestamp):
+            latest.value, latest.is_nan, latest.timestamp, latest.step = value, is_nan, timestamp, step
 
 
 def get_metric_history(

@@ -10,11 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from shipyard.core import files
 from shipyard.tracking import experiments, reproducibility, runs, search
 from shipyard.tracking.reproducibility import REQUIREMENTS_PATH
 from shipyard.tracking.run_handle import RunHandle
-from shipyard.tracking.runs import NATIVE_LIMITS, MetricPoint
+from shipyard.tracking.runs import NATIVE_LIMITS, MetricBatch
 from shipyard.tracking.schemas import MetricHistoryPublic, RunPublic
 
 if TYPE_CHECKING:
@@ -119,11 +121,9 @@ class EmbeddedTrackingMethods(TrackingMethods):
             ).id
 
     def _run_sink(self) -> Any:
-        def send(
-            run_id: str, metrics: list[MetricPoint], params: dict[str, str], tags: dict[str, str]
-        ) -> None:
+        def send(run_id: str, metrics: MetricBatch, params: dict[str, str], tags: dict[str, str]) -> None:
             for start in range(0, max(len(metrics), 1), NATIVE_LIMITS.metrics):
-                chunk = metrics[start : start + NATIVE_LIMITS.metrics]
+                chunk = metrics.slice(start, start + NATIVE_LIMITS.metrics)
                 with self.platform.database.session(write=True) as session:
                     runs.log_batch(
                         session,
@@ -239,23 +239,26 @@ class RemoteTrackingMethods(TrackingMethods):
         )
 
     def _run_sink(self) -> Any:
-        def send(
-            run_id: str, metrics: list[MetricPoint], params: dict[str, str], tags: dict[str, str]
-        ) -> None:
+        def send(run_id: str, metrics: MetricBatch, params: dict[str, str], tags: dict[str, str]) -> None:
             for start in range(0, max(len(metrics), 1), NATIVE_LIMITS.metrics):
-                chunk = metrics[start : start + NATIVE_LIMITS.metrics]
+                chunk = metrics.slice(start, start + NATIVE_LIMITS.metrics)
                 body: dict[str, Any] = {
                     "params": params if start == 0 else {},
                     "tags": tags if start == 0 else {},
                 }
-                if chunk:
+                if len(chunk):
                     body["metrics"] = {
-                        "key": [m.key for m in chunk],
-                        "value": [_number(m.value) for m in chunk],
-                        "step": [m.step for m in chunk],
-                        "timestamp": [m.timestamp for m in chunk],
+                        "key": chunk.keys,
+                        "value": [_number(value) for value in chunk.values],
+                        "step": chunk.steps,
+                        "timestamp": chunk.timestamps,
                     }
-                self._request("POST", f"/api/v1/runs/{run_id}/log", json=body)
+                self._request(
+                    "POST",
+                    f"/api/v1/runs/{run_id}/log",
+                    content=orjson.dumps(body),
+                    headers={"Content-Type": "application/json"},
+                )
 
         def end(run_id: str, status: str) -> None:
             self._request("POST", "/api/2.0/mlflow/runs/update", json={"run_id": run_id, "status": status})
