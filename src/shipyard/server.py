@@ -109,6 +109,12 @@ def install_error_handlers(app: FastAPI) -> None:
             400, "INVALID_PARAMETER_VALUE", f"a value cannot be stored: {str(exc.orig).splitlines()[0]}"
         )
 
+    @app.exception_handler(OverflowError)
+    async def _number_out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+        # A number too large for the database's integers that no edge check caught.
+        logger.warning("number out of range: %s", exc)
+        return _error(400, "INVALID_PARAMETER_VALUE", f"a number is out of range: {exc}")
+
     @app.exception_handler(OperationalError)
     async def _store_down(_: Request, exc: OperationalError) -> JSONResponse:
         logger.error("database error: %s", exc.orig)

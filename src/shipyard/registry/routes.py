@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from shipyard.core.deps import ApproverDep, EditorDep, PlatformDep, ViewerDep
 from shipyard.core.schemas import API_ERRORS
@@ -23,6 +23,8 @@ from shipyard.registry.schemas import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"], responses=API_ERRORS)
+RequestId = Annotated[int, Path(ge=1, lt=2**53, description="approval request id")]
+VersionNumber = Annotated[int, Path(ge=1, lt=2**31)]
 
 
 @router.get("/models/{name}/alias-history", summary="Every move of a model's aliases, oldest first")
@@ -59,7 +61,7 @@ def request_approval(body: ApprovalCreate, platform: PlatformDep, actor: EditorD
 
 @router.post("/approvals/{request_id}/approve", summary="Approve a request; the alias moves now")
 def approve(
-    request_id: int, body: ApprovalDecision, platform: PlatformDep, actor: ApproverDep
+    request_id: RequestId, body: ApprovalDecision, platform: PlatformDep, actor: ApproverDep
 ) -> ApprovalRequestPublic:
     with platform.database.session(write=True) as session:
         request = aliases.decide_request(
@@ -70,7 +72,7 @@ def approve(
 
 @router.post("/approvals/{request_id}/reject", summary="Reject a request, with a reason")
 def reject(
-    request_id: int, body: ApprovalDecision, platform: PlatformDep, actor: ApproverDep
+    request_id: RequestId, body: ApprovalDecision, platform: PlatformDep, actor: ApproverDep
 ) -> ApprovalRequestPublic:
     with platform.database.session(write=True) as session:
         request = aliases.decide_request(
@@ -80,7 +82,7 @@ def reject(
 
 
 @router.post("/approvals/{request_id}/cancel", summary="Withdraw a pending request")
-def cancel(request_id: int, platform: PlatformDep, actor: EditorDep) -> ApprovalRequestPublic:
+def cancel(request_id: RequestId, platform: PlatformDep, actor: EditorDep) -> ApprovalRequestPublic:
     with platform.database.session(write=True) as session:
         return ApprovalRequestPublic.model_validate(
             aliases.cancel_request(session, actor=actor, request_id=request_id)
@@ -89,7 +91,7 @@ def cancel(request_id: int, platform: PlatformDep, actor: EditorDep) -> Approval
 
 @router.post("/models/{name}/versions/{version}/lifecycle", summary="Move a version along its lifecycle")
 def set_lifecycle(
-    name: str, version: int, body: LifecycleChange, platform: PlatformDep, actor: EditorDep
+    name: str, version: VersionNumber, body: LifecycleChange, platform: PlatformDep, actor: EditorDep
 ) -> ModelVersionPublic:
     with platform.database.session(write=True) as session:
         found = versions.set_lifecycle(
