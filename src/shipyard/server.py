@@ -22,11 +22,13 @@ from shipyard.compat.mlflow import registry as mlflow_registry
 from shipyard.compat.mlflow import tracking as mlflow_tracking
 from shipyard.compat.mlflow.prefix import AjaxPrefixMiddleware
 from shipyard.core import routes as core_routes
+from shipyard.core import webhook_routes
 from shipyard.core.audit import current_request_id
 from shipyard.core.config import Settings, load_settings
 from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
+from shipyard.core.webhooks import WebhookDispatcher
 from shipyard.registry import routes as registry_routes
 from shipyard.tracking import routes as tracking_routes
 
@@ -135,9 +137,11 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = platform is None
         app.state.platform = platform if platform is not None else Platform.open(settings)
+        dispatcher = WebhookDispatcher(app.state.platform.database).start()
         try:
             yield
         finally:
+            dispatcher.stop()
             if owned:
                 app.state.platform.close()
 
@@ -154,6 +158,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(AjaxPrefixMiddleware)
     app.include_router(core_routes.public_router)
     app.include_router(core_routes.api_router)
+    app.include_router(webhook_routes.router)
     app.include_router(tracking_routes.router)
     app.include_router(tracking_routes.files_router)
     app.include_router(registry_routes.router)

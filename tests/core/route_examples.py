@@ -17,3 +17,21 @@ MUTATION_EXAMPLES = {
     "DELETE /api/v1/tokens/{token_id}": _revoke,
     "POST /api/v1/blobs": lambda c: c.post("/api/v1/blobs", content=b"example bytes"),
 }
+
+
+def _webhook(client: httpx.Client) -> httpx.Response:
+    return client.post(
+        "/api/v1/webhooks", json={"name": "ex", "url": "http://127.0.0.1:9/hook", "events": ["*"]}
+    )
+
+
+def _webhook_deleted(client: httpx.Client) -> httpx.Response:
+    return client.delete(f"/api/v1/webhooks/{_webhook(client).json()['webhook']['id']}")
+
+
+MUTATION_EXAMPLES.update(
+    {
+        "POST /api/v1/webhooks": _webhook,
+        "DELETE /api/v1/webhooks/{webhook_id}": _webhook_deleted,
+    }
+)

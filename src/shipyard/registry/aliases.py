@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shipyard.core import audit
+from shipyard.core import audit, webhooks
 from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import ConflictError, InvalidParameterError, NotFoundError, PermissionDeniedError
 from shipyard.core.validation import check_text
@@ -115,6 +115,18 @@ def _apply(
         before={"alias": alias, "version": previous},
         after={"alias": alias, "version": version.version, "approved_by": approved_by},
     )
+    webhooks.emit(
+        session,
+        "alias.set",
+        {
+            "model": version.name,
+            "alias": alias,
+            "version": version.version,
+            "previous_version": previous,
+            "requested_by": requested_by,
+            "approved_by": approved_by,
+        },
+    )
     logger.info(
         "alias %s of %s moved %s -> %s by %s", alias, version.name, previous, version.version, actor.name
     )
@@ -186,6 +198,7 @@ def delete_alias(
         object_id=model.name,
         before={"alias": alias, "version": row.version},
     )
+    webhooks.emit(session, "alias.deleted", {"model": model.name, "alias": alias, "version": row.version})
 
 
 def request_alias(
@@ -227,6 +240,17 @@ def request_alias(
         object_type="approval_request",
         object_id=str(request.id),
         after={"model": found.name, "alias": alias, "version": found.version},
+    )
+    webhooks.emit(
+        session,
+        "approval.requested",
+        {
+            "request_id": request.id,
+            "model": found.name,
+            "alias": alias,
+            "version": found.version,
+            "requested_by": actor.name,
+        },
     )
     return request
 
@@ -271,6 +295,19 @@ def decide_request(
         object_id=str(request.id),
         before={"status": "pending"},
         after={"status": request.status, "reason": reason},
+    )
+    webhooks.emit(
+        session,
+        "approval.decided",
+        {
+            "request_id": request.id,
+            "model": request.name,
+            "alias": request.alias,
+            "version": request.version,
+            "status": request.status,
+            "decided_by": actor.name,
+            "reason": request.decision_reason,
+        },
     )
     return request
 

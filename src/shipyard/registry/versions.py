@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from shipyard.core import audit
+from shipyard.core import audit, webhooks
 from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import InvalidParameterError, NotFoundError
 from shipyard.core.paths import validate_artifact_path
@@ -209,6 +209,11 @@ def create_model_version(
         object_type="model_version",
         object_id=f"{model.name}/{version.version}",
         after={"source": source, "run_id": resolved.run_id, "model_id": resolved.model_id},
+    )
+    webhooks.emit(
+        session,
+        "model_version.created",
+        {"model": model.name, "version": version.version, "source": source, "run_id": resolved.run_id},
     )
     return version
 
