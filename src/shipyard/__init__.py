@@ -20,6 +20,7 @@ from shipyard.core.errors import (
 
 if TYPE_CHECKING:
     from shipyard.client import Client
+    from shipyard.tracking.evaluation import beats, evaluate
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from shipyard.client import Client
 
         return Client
+    if name in ("evaluate", "beats"):
+        from shipyard.tracking import evaluation
+
+        return getattr(evaluation, name)
     raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
 
 
@@ -46,4 +51,6 @@ __all__ = [
     "UnsafePathError",
     "UnsupportedMediaTypeError",
     "__version__",
+    "beats",
+    "evaluate",
 ]

@@ -59,3 +59,29 @@ def download(
     with open_client(ctx) as client:
         written = client.download_run_file(run_id, path, destination)
     console.print(f"wrote {written}")
+
+
+@runs_app.command("compare")
+def compare(
+    ctx: typer.Context,
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+    json: JsonOption = False,
+) -> None:
+    """Params and metrics of runs side by side; params that differ are marked with *."""
+    if len(run_ids) < 2:
+        raise typer.BadParameter("give at least two run ids", param_hint="RUN_IDS")
+    with open_client(ctx) as client:
+        found = [client.get_run(run_id) for run_id in run_ids]
+    if json:
+        print_json([run.model_dump(mode="json") for run in found])
+        return
+    table_rows = [["run", "name", *[r.name for r in found]], ["run", "status", *[r.status for r in found]]]
+    for key in sorted({k for r in found for k in r.params}):
+        values = [r.params.get(key, "-") for r in found]
+        marker = " *" if len(set(values)) > 1 else ""
+        table_rows.append(["param", key + marker, *values])
+    for key in sorted({k for r in found for k in r.metrics}):
+        table_rows.append(
+            ["metric", key, *[f"{r.metrics[key]:.6g}" if key in r.metrics else "-" for r in found]]
+        )
+    print_table("Runs compared", ["kind", "key", *[r.run_id[:8] for r in found]], table_rows)
