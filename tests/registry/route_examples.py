@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -45,3 +46,35 @@ MUTATION_EXAMPLES: dict[str, Callable[[httpx.Client], httpx.Response]] = {
     f"POST {API}/approvals/{{request_id}}/cancel": lambda c: c.post(f"{API}/approvals/{_pending(c)}/cancel"),
     f"POST {API}/models/{{name}}/versions/{{version}}/lifecycle": _lifecycle,
 }
+
+
+def _group(client: httpx.Client) -> str:
+    response = client.post(
+        f"{API}/groups", json={"name": f"group-{uuid.uuid4().hex[:8]}", "use_case_id": "uc-1"}
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _added(client: httpx.Client) -> httpx.Response:
+    name, _ = model_version(client)
+    return client.put(f"{API}/groups/{_group(client)}/models/{name}")
+
+
+def _removed(client: httpx.Client) -> httpx.Response:
+    name, _ = model_version(client)
+    group_id = _group(client)
+    client.put(f"{API}/groups/{group_id}/models/{name}").raise_for_status()
+    return client.delete(f"{API}/groups/{group_id}/models/{name}")
+
+
+MUTATION_EXAMPLES.update(
+    {
+        f"POST {API}/groups": lambda c: c.post(f"{API}/groups", json={"name": f"g-{uuid.uuid4().hex[:8]}"}),
+        f"PUT {API}/groups/{{group_id}}/models/{{name}}": _added,
+        f"DELETE {API}/groups/{{group_id}}/models/{{name}}": _removed,
+        f"PUT {API}/models/{{name}}/use-case": lambda c: c.put(
+            f"{API}/models/{model_version(c)[0]}/use-case", json={"use_case_id": "uc-7"}
+        ),
+    }
+)

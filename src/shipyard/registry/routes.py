@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from shipyard.core.deps import ApproverDep, EditorDep, PlatformDep, ViewerDep
 from shipyard.core.schemas import API_ERRORS
-from shipyard.registry import aliases, versions
+from shipyard.registry import aliases, groups, versions
 from shipyard.registry.schemas import (
     AliasEventPublic,
     AliasEventsPublic,
@@ -17,8 +17,13 @@ from shipyard.registry.schemas import (
     ApprovalRequestPublic,
     ApprovalRequestsPublic,
     LifecycleChange,
+    ModelGroupCreate,
+    ModelGroupPublic,
+    ModelGroupsPublic,
     ModelVersionPublic,
+    UseCaseLink,
 )
+from shipyard.registry.tables import ModelGroup
 
 __all__ = ["router"]
 
@@ -98,3 +103,55 @@ def set_lifecycle(
             session, actor=actor, name=name, version=version, lifecycle=body.lifecycle
         )
         return ModelVersionPublic.model_validate(found)
+
+
+def _group_public(group: ModelGroup, models: list[str]) -> ModelGroupPublic:
+    return ModelGroupPublic(
+        id=group.id,
+        name=group.name,
+        description=group.description,
+        use_case_id=group.use_case_id,
+        models=models,
+        created_by=group.created_by,
+        creation_time=group.creation_time,
+    )
+
+
+@router.post("/groups", status_code=201, summary="Create a model group (models serving one use case)")
+def create_group(body: ModelGroupCreate, platform: PlatformDep, actor: EditorDep) -> ModelGroupPublic:
+    with platform.database.session(write=True) as session:
+        group = groups.create_group(
+            session, actor=actor, name=body.name, description=body.description, use_case_id=body.use_case_id
+        )
+        return _group_public(group, [])
+
+
+@router.get("/groups", summary="List model groups with their models")
+def list_groups(platform: PlatformDep, _: ViewerDep) -> ModelGroupsPublic:
+    with platform.database.session() as session:
+        found = groups.list_groups(session)
+        members = groups.group_members(session, [g.id for g in found])
+        return ModelGroupsPublic(groups=[_group_public(g, members[g.id]) for g in found])
+
+
+@router.put("/groups/{group_id}/models/{name}", summary="Add a registered model to a group")
+def add_to_group(group_id: str, name: str, platform: PlatformDep, actor: EditorDep) -> ModelGroupPublic:
+    with platform.database.session(write=True) as session:
+        groups.add_to_group(session, actor=actor, group_id=group_id, model_name=name)
+        group = groups.get_group(session, group_id)
+        return _group_public(group, groups.group_members(session, [group.id])[group.id])
+
+
+@router.delete("/groups/{group_id}/models/{name}", summary="Remove a registered model from a group")
+def remove_from_group(group_id: str, name: str, platform: PlatformDep, actor: EditorDep) -> ModelGroupPublic:
+    with platform.database.session(write=True) as session:
+        groups.remove_from_group(session, actor=actor, group_id=group_id, model_name=name)
+        group = groups.get_group(session, group_id)
+        return _group_public(group, groups.group_members(session, [group.id])[group.id])
+
+
+@router.put("/models/{name}/use-case", summary="Link a registered model to the use case it serves")
+def link_use_case(name: str, body: UseCaseLink, platform: PlatformDep, actor: EditorDep) -> UseCaseLink:
+    with platform.database.session(write=True) as session:
+        groups.link_use_case(session, actor=actor, model_name=name, use_case_id=body.use_case_id)
+    return body

@@ -16,7 +16,11 @@ __all__ = [
     "ApprovalRequestPublic",
     "ApprovalRequestsPublic",
     "LifecycleChange",
+    "ModelGroupCreate",
+    "ModelGroupPublic",
+    "ModelGroupsPublic",
     "ModelVersionPublic",
+    "UseCaseLink",
 ]
 
 
@@ -93,3 +97,31 @@ class ModelVersionPublic(_Row):
     description: str
     creation_time: int
     last_updated_time: int
+
+
+class ModelGroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: CleanText = Field(min_length=1, max_length=256)
+    description: CleanText = Field(default="", max_length=10_000)
+    use_case_id: CleanText | None = Field(default=None, max_length=64)
+
+
+class ModelGroupPublic(BaseModel):
+    id: str
+    name: str
+    description: str
+    use_case_id: str | None
+    models: list[str]
+    created_by: str
+    creation_time: int
+
+
+class ModelGroupsPublic(BaseModel):
+    groups: list[ModelGroupPublic]
+
+
+class UseCaseLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    use_case_id: CleanText | None = Field(description="None removes the link", max_length=64)

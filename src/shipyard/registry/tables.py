@@ -13,6 +13,8 @@ from shipyard.core.database import Base
 __all__ = [
     "AliasEvent",
     "ApprovalRequest",
+    "ModelGroup",
+    "ModelGroupMember",
     "ModelVersion",
     "ModelVersionTag",
     "RegisteredModel",
@@ -141,3 +143,25 @@ class ApprovalRequest(Base):
     decided_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ModelGroup(Base):
+    """Several registered models that together serve one use case (e.g. a model per region)."""
+
+    __tablename__ = "model_group"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    use_case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelGroupMember(Base):
+    __tablename__ = "model_group_member"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("model_group.id", ondelete="CASCADE"), primary_key=True)
+    model_name: Mapped[str] = mapped_column(
+        ForeignKey("registered_model.name", onupdate="CASCADE", ondelete="CASCADE"), primary_key=True
+    )
