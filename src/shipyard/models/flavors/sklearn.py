@@ -1,0 +1,71 @@
+"""scikit-learn models, stored with skops (no pickle): loading refuses types it does not trust."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from shipyard.core.errors import IntegrityError
+from shipyard.models.flavors.base import Flavor, register
+
+__all__ = ["SklearnFlavor"]
+
+FILE = "model.skops"
+
+
+@register
+class SklearnFlavor(Flavor):
+    name: ClassVar[str] = "sklearn"
+
+    def accepts(self, model: Any) -> bool:
+        try:
+            from sklearn.base import BaseEstimator
+        except ImportError:
+            return False
+        return isinstance(model, BaseEstimator)
+
+    def save(self, model: Any, folder: Path) -> dict[str, Any]:
+        import sklearn
+        import skops.io
+
+        skops.io.dump(model, folder / FILE)
+        return {
+            "pickled_model": FILE,
+            "serialization_format": "skops",
+            "sklearn_version": sklearn.__version__,
+            "code": None,
+            "skops_trusted_types": None,
+        }
+
+    def load(self, folder: Path, conf: dict[str, Any]) -> Any:
+        import skops.io
+
+        path = folder / conf.get("pickled_model", FILE)
+        if conf.get("serialization_format", "skops") != "skops":
+            raise IntegrityError(
+                f"{path.name} is a {conf.get('serialization_format')} file; only skops-format "
+                "scikit-learn models load outside the platform's own registry",
+                field="model",
+            )
+        trusted = list(conf.get("skops_trusted_types") or [])
+        untrusted = [t for t in skops.io.get_untrusted_types(file=path) if t not in trusted]
+        if untrusted:
+            raise IntegrityError(
+                f"{path.name} contains types skops does not trust by default: {', '.join(untrusted)}"
+                "; list them in skops_trusted_types when saving if you trust them",
+                field="model",
+            )
+        return skops.io.load(path, trusted=trusted or None)
+
+    def predict(self, model: Any, data: Any) -> Any:
+        return model.predict(data)
+
+    def predict_proba(self, model: Any, data: Any) -> Any | None:
+        return model.predict_proba(data) if hasattr(model, "predict_proba") else None
+
+    def python_function_conf(self, conf: dict[str, Any]) -> dict[str, Any] | None:
+        return {
+            "loader_module": "mlflow.sklearn",
+            "model_path": conf["pickled_model"],
+            "predict_fn": "predict",
+        }
