@@ -5,7 +5,7 @@ Alembic and the test suite import this; a new stage adds one line here.
 
 from __future__ import annotations
 
-import shipyard.core.tables  # noqa: F401
+import shipyard.core.tables
 import shipyard.usecases.tables  # noqa: F401
 
 __all__: list[str] = []

@@ -23,6 +23,7 @@ from shipyard.core.config import Settings, load_settings
 from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
+from shipyard.usecases import routes as usecase_routes
 
 __all__ = ["create_app"]
 
@@ -129,4 +130,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(RequestContextMiddleware, max_json_bytes=MAX_JSON_BODY)
     app.include_router(core_routes.public_router)
     app.include_router(core_routes.api_router)
+    app.include_router(usecase_routes.portfolio_router)
+    app.include_router(usecase_routes.usecase_router)
     return app

@@ -18,11 +18,12 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.usecases.sdk import UseCaseMethods
 
 __all__ = ["BaseClient"]
 
 
-class BaseClient(abc.ABC):
+class BaseClient(UseCaseMethods, abc.ABC):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

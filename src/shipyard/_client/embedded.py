@@ -22,11 +22,12 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.usecases.sdk import EmbeddedUseCaseMethods
 
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(BaseClient):
+class EmbeddedClient(EmbeddedUseCaseMethods, BaseClient):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:

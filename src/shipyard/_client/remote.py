@@ -26,6 +26,7 @@ from shipyard.core.schemas import (
     TokensPublic,
     VersionPublic,
 )
+from shipyard.usecases.sdk import RemoteUseCaseMethods
 
 __all__ = ["RemoteClient"]
 
@@ -59,7 +60,7 @@ def raise_for_error(response: httpx.Response) -> None:
     raise cls(f"{message} (HTTP {response.status_code} from {response.request.url.path})", field=field)
 
 
-class RemoteClient(BaseClient):
+class RemoteClient(RemoteUseCaseMethods, BaseClient):
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 60.0) -> None:
         headers = {"User-Agent": f"shipyard-python/{__version__}"}
         if token:

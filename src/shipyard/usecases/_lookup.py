@@ -8,7 +8,10 @@ from sqlalchemy.orm import Session
 from shipyard.core.errors import NotFoundError
 from shipyard.usecases.tables import Portfolio, UseCase
 
-__all__ = ["get_portfolio", "get_use_case"]
+__all__ = [
+    "get_portfolio",
+    "get_use_case",
+]
 
 
 def get_portfolio(session: Session, portfolio_id: str) -> Portfolio:

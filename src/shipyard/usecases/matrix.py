@@ -28,7 +28,14 @@ from shipyard.usecases._lookup import get_portfolio
 from shipyard.usecases.scoring import ScoreSummary, Vote, summarise
 from shipyard.usecases.tables import Portfolio, UseCase, UseCaseScore
 
-__all__ = ["Matrix", "MatrixPoint", "Quadrant", "build_matrix", "quadrant_of", "rank_points"]
+__all__ = [
+    "Matrix",
+    "MatrixPoint",
+    "Quadrant",
+    "build_matrix",
+    "quadrant_of",
+    "rank_points",
+]
 
 
 class Quadrant(StrEnum):

@@ -1,6 +1,6 @@
 """The prioritisation matrix as a picture (PNG or SVG), drawn with matplotlib's Agg backend.
 
-Ease runs along x, value up y, both 0–5; dashed lines mark the thresholds and tinted quadrants carry
+Ease runs along x, value up y, both 0-5; dashed lines mark the thresholds and tinted quadrants carry
 their names. Each use case is a labelled point coloured by business unit, with error bars from the
 lowest to the highest voter's own score on each axis; a red ring marks voter disagreement.
 
@@ -17,7 +17,13 @@ from typing import Any
 from shipyard.core.errors import InvalidParameterError, UnsupportedMediaTypeError
 from shipyard.usecases.matrix import Matrix, Quadrant
 
-__all__ = ["FORMATS", "MEDIA_TYPES", "PLOTS_MISSING", "plots_available", "render_matrix"]
+__all__ = [
+    "FORMATS",
+    "MEDIA_TYPES",
+    "PLOTS_MISSING",
+    "plots_available",
+    "render_matrix",
+]
 
 FORMATS = ("png", "svg")
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
@@ -66,8 +72,18 @@ def _quadrant_boxes(ax: Any, matrix: Matrix) -> None:
 
 # Label size in data units, estimated for the figure size and font used below.
 _CHAR_WIDTH, _LABEL_HEIGHT = 0.036, 0.13
-_OFFSETS = [(0.08, 0.12), (0.08, -0.12), (-0.08, 0.12), (-0.08, -0.12), (0.08, 0.3), (0.08, -0.3),
-            (-0.08, 0.3), (-0.08, -0.3), (0.08, 0.48), (0.08, -0.48)]  # fmt: skip
+_OFFSETS = [
+    (0.08, 0.12),
+    (0.08, -0.12),
+    (-0.08, 0.12),
+    (-0.08, -0.12),
+    (0.08, 0.3),
+    (0.08, -0.3),
+    (-0.08, 0.3),
+    (-0.08, -0.3),
+    (0.08, 0.48),
+    (0.08, -0.48),
+]
 
 
 def _place_label(
@@ -177,13 +193,18 @@ def render_matrix(matrix: Matrix, *, fmt: str = "png", title: str | None = None)
                 markeredgewidth=2,
                 markersize=8,
                 label="voters disagree",
-            )  # fmt: skip
+            )
         )
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8.5, frameon=False)
         ax.text(
-            1.01, 0.02, "bars: lowest to highest\nvoter's own score",
-            transform=ax.transAxes, fontsize=8, color="#555555", va="bottom",
-        )  # fmt: skip
+            1.01,
+            0.02,
+            "bars: lowest to highest\nvoter's own score",
+            transform=ax.transAxes,
+            fontsize=8,
+            color="#555555",
+            va="bottom",
+        )
         out = io.BytesIO()
         metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
         figure.savefig(out, format=fmt, metadata=metadata)

@@ -1,4 +1,4 @@
-"""Clusters of related use cases and the proposed portfolio: 2–3 clusters, 3–6 use cases.
+"""Clusters of related use cases and the proposed portfolio: 2-3 clusters, 3-6 use cases.
 
 Clusters group use cases that share an input data source, an AI capability or a product (groups of
 two or more; a use case may sit in several). The proposal then picks clusters greedily:
@@ -140,7 +140,8 @@ def propose(
             explanation.append(f"{point.title} is left out: it has no value and ease scores yet.")
         elif (point.ease or 0.0) < ease_floor:
             explanation.append(
-                f"{point.title} is left out: its ease {point.ease:.1f} is below the ease floor {ease_floor:.1f}."
+                f"{point.title} is left out: its ease {point.ease:.1f} is below "
+                f"the ease floor {ease_floor:.1f}."
             )
         else:
             eligible[point.use_case_id] = point
@@ -201,7 +202,7 @@ def propose(
     if len(selected) < MIN_CLUSTERS or len(chosen) < MIN_USE_CASES:
         explanation.append(
             f"The proposal holds {len(selected)} cluster(s) and {len(chosen)} use case(s), short of the "
-            f"{MIN_CLUSTERS}–{max_clusters} clusters and {MIN_USE_CASES}–{max_use_cases} use cases aimed "
+            f"{MIN_CLUSTERS}-{max_clusters} clusters and {MIN_USE_CASES}-{max_use_cases} use cases aimed "
             "for: too few scored use cases above the ease floor share data, capability or product."
         )
     unpicked = [p for i, p in eligible.items() if i not in chosen]

@@ -1,7 +1,7 @@
 """Checklists and red flags, and the promotion check that the model registry calls.
 
 Every use case starts with the standard checklist: regulation and ethics, cybersecurity, the human
-aspect (acceptance, job impact) and the stakeholder grid (decision makers, users, people affected ×
+aspect (acceptance, job impact) and the stakeholder grid (decision makers, users, people affected x
 before, during, after deployment). Each item has an answer, an owner and a status (``open``,
 ``answered``, ``not_applicable``, ``signed_off``).
 
@@ -80,7 +80,7 @@ _WHO = {"decision_makers": "decision makers", "users": "users", "people_affected
 
 
 def default_checklist() -> list[dict[str, Any]]:
-    """The standard checklist: 10 questions in three categories plus the 3 × 3 stakeholder grid.
+    """The standard checklist: 10 questions in three categories plus the 3 x 3 stakeholder grid.
 
     >>> items = default_checklist()
     >>> len(items), sum(item["category"] == "stakeholders" for item in items)

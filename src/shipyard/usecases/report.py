@@ -23,7 +23,14 @@ from shipyard.usecases.portfolio import Selection, selection_of
 from shipyard.usecases.roi import RoiResult, compute_roi
 from shipyard.usecases.tables import Portfolio, UseCase, UseCaseCheck
 
-__all__ = ["FORMATS", "Report", "build_report", "render", "render_html", "render_markdown"]
+__all__ = [
+    "FORMATS",
+    "Report",
+    "build_report",
+    "render",
+    "render_html",
+    "render_markdown",
+]
 
 FORMATS = ("markdown", "html")
 
@@ -65,21 +72,21 @@ def build_report(session: Session, *, portfolio_id: str) -> Report:
 
 
 def _num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _money(value: float | None, currency: str) -> str:
-    return "–" if value is None else f"{value:,.0f} {currency}"
+    return "-" if value is None else f"{value:,.0f} {currency}"
 
 
 def _spread(low: float | None, high: float | None) -> str:
-    return "–" if low is None or high is None else f"{low:.1f}–{high:.1f}"
+    return "-" if low is None or high is None else f"{low:.1f}-{high:.1f}"
 
 
 def _tables(report: Report) -> dict[str, tuple[list[str], list[list[str]]]]:
     ranking = [
         [
-            str(p.rank) if p.rank else "–",
+            str(p.rank) if p.rank else "-",
             p.title,
             p.business_unit,
             _num(p.value),
@@ -111,20 +118,31 @@ def _tables(report: Report) -> dict[str, tuple[list[str], list[list[str]]]]:
             _money(r.net_per_period, r.currency) + f" / {r.period}",
             _money(r.total_cost, r.currency),
             _money(r.net_value, r.currency) + f" over {r.horizon} {r.period}s",
-            "–" if r.roi is None else f"{r.roi * 100:.0f} %",
+            "-" if r.roi is None else f"{r.roi * 100:.0f} %",
             "never" if r.payback_periods is None else f"{r.payback_periods:.1f} {r.period}s",
         ]
         for p, r in report.roi
     ]
     return {
         "ranking": (
-            ["rank", "use case", "business unit", "value", "value spread", "ease", "ease spread", "quadrant",
-             "voters", "disagreement", "chosen"],
+            [
+                "rank",
+                "use case",
+                "business unit",
+                "value",
+                "value spread",
+                "ease",
+                "ease spread",
+                "quadrant",
+                "voters",
+                "disagreement",
+                "chosen",
+            ],
             ranking,
         ),
         "flags": (["use case", "area", "red flag", "owner", "status"], flags),
         "roi": (["use case", "benefit", "net", "total cost", "net value", "ROI", "payback"], roi),
-    }  # fmt: skip
+    }
 
 
 def _md_table(columns: list[str], rows: list[list[str]]) -> str:
@@ -163,8 +181,8 @@ def render_markdown(report: Report, *, image: str | None = "matrix.png") -> str:
     out += ["## ROI", ""]
     out += [_md_table(*tables["roi"]) if tables["roi"][1] else "No ROI estimates yet.", ""]
     out += [
-        "ROI = net value / total cost; net value = benefit per period × horizon − (build cost + running "
-        "cost × horizon); payback = build cost / (benefit − running cost) per period.",
+        "ROI = net value / total cost; net value = benefit per period x horizon - (build cost + running "
+        "cost x horizon); payback = build cost / (benefit - running cost) per period.",
         "",
     ]
     return "\n".join(out)
@@ -177,7 +195,8 @@ def _html_table(columns: list[str], rows: list[list[str]]) -> str:
 
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1200px;margin:2em auto;color:#222;padding:0 1em}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1200px;margin:2em auto;
+color:#222;padding:0 1em}
 table{border-collapse:collapse;width:100%;margin:1em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.matrix svg{max-width:100%;height:auto}.note{color:#666}
@@ -194,7 +213,8 @@ def render_html(report: Report, *, picture: str | None = None) -> str:
     esc = html.escape
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Use-case portfolio: {esc(report.portfolio.name)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>Use-case portfolio: {esc(report.portfolio.name)}</title>",
+        f"<style>{_STYLE}</style></head><body>",
         f"<h1>Use-case portfolio: {esc(report.portfolio.name)}</h1>",
         f"<p>{esc(report.portfolio.description)}</p>" if report.portfolio.description else "",
         f"<p class='note'>Generated {esc(report.generated_at)}. Thresholds: value "
@@ -210,7 +230,8 @@ def render_html(report: Report, *, picture: str | None = None) -> str:
     ]
     if report.selection.locked:
         parts.append(
-            f"<p>Locked by {esc(report.selection.locked_by or '')} at {esc(report.selection.locked_at or '')}.</p>"
+            f"<p>Locked by {esc(report.selection.locked_by or '')} "
+            f"at {esc(report.selection.locked_at or '')}.</p>"
         )
     for cluster in report.selection.clusters:
         members = ", ".join(titles.get(i, i) for i in cluster.use_case_ids)

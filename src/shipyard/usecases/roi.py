@@ -37,7 +37,12 @@ from typing import Any
 from shipyard.core.errors import InvalidParameterError
 from shipyard.core.validation import check_text
 
-__all__ = ["ROI_INPUTS", "RoiResult", "check_roi_inputs", "compute_roi"]
+__all__ = [
+    "ROI_INPUTS",
+    "RoiResult",
+    "check_roi_inputs",
+    "compute_roi",
+]
 
 ROI_INPUTS = (
     "minutes_saved_per_task",

@@ -23,10 +23,12 @@ __all__ = [
     "KpiPublic",
     "KpiValueCreate",
     "KpiValuePublic",
+    "KpiValuesPublic",
     "KpisPublic",
     "MatrixPointPublic",
     "MatrixPublic",
     "PortfolioCreate",
+    "PortfolioImport",
     "PortfolioPublic",
     "PortfolioUpdate",
     "PortfoliosPublic",
@@ -121,7 +123,8 @@ class _CanvasFields(_Strict):
     ai_capability: Text | None = Field(
         default=None,
         max_length=100,
-        description="e.g. classification, regression, forecasting, ranking, anomaly detection, language, vision",
+        description="e.g. classification, regression, forecasting, ranking, anomaly detection, language, "
+        "vision",
     )
     what: Text | None = Field(default=None, max_length=4000)
     why: Text | None = Field(default=None, max_length=4000)
@@ -208,7 +211,7 @@ class VotesCreate(_Strict):
         default=None, min_length=1, max_length=200, description="Defaults to the caller's token name"
     )
     scores: dict[str, ScoreEntry | float] = Field(
-        description="dimension → score (0–5) or {score, comment}; dimensions: economic_value, "
+        description="dimension → score (0-5) or {score, comment}; dimensions: economic_value, "
         "strategic_alignment, data_availability, technology_maturity, process_integration, know_how"
     )
 
@@ -386,6 +389,10 @@ class KpisPublic(BaseModel):
     kpis: list[KpiPublic]
 
 
+class KpiValuesPublic(BaseModel):
+    values: list[KpiValuePublic]
+
+
 class KpiValueCreate(_Strict):
     value: float = Field(ge=-1e15, le=1e15)
     observed_at: datetime | None = Field(default=None, description="With a time zone; now when omitted")
@@ -393,6 +400,14 @@ class KpiValueCreate(_Strict):
 
 
 # -- workshop I/O -------------------------------------------------------------------------------------
+class PortfolioImport(_Strict):
+    format: Literal["yaml", "csv"] = "yaml"
+    content: str = Field(max_length=10_000_000, description="The YAML or CSV document")
+    name: Text | None = Field(
+        default=None, min_length=1, max_length=200, description="Portfolio name (required for CSV)"
+    )
+
+
 class ImportPublic(BaseModel):
     portfolio: PortfolioPublic
     use_cases: int

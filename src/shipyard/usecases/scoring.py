@@ -35,13 +35,10 @@ from shipyard.core.database import utcnow
 from shipyard.core.errors import InvalidParameterError
 from shipyard.core.validation import check_text
 from shipyard.usecases._lookup import get_use_case
+from shipyard.usecases.dimensions import ALL_DIMENSIONS, AXES, EASE_DIMENSIONS, MAX_SCORE, VALUE_DIMENSIONS
 from shipyard.usecases.tables import UseCaseScore
 
 __all__ = [
-    "AXES",
-    "EASE_DIMENSIONS",
-    "MAX_SCORE",
-    "VALUE_DIMENSIONS",
     "AxisScore",
     "ScoreSummary",
     "Vote",
@@ -56,12 +53,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-VALUE_DIMENSIONS = ("economic_value", "strategic_alignment")
-EASE_DIMENSIONS = ("data_availability", "technology_maturity", "process_integration", "know_how")
-AXES: dict[str, tuple[str, ...]] = {"value": VALUE_DIMENSIONS, "ease": EASE_DIMENSIONS}
-ALL_DIMENSIONS = VALUE_DIMENSIONS + EASE_DIMENSIONS
-MAX_SCORE = 5.0
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from shipyard.usecases.schemas import (
     CheckPublic,
     ClusterPublic,
     ClustersPublic,
+    ImportPublic,
     KpiPublic,
+    KpisPublic,
     KpiValuePublic,
     MatrixPointPublic,
     MatrixPublic,
@@ -32,11 +34,14 @@ from shipyard.usecases.schemas import (
     SelectionPublic,
     UseCasePublic,
 )
-from shipyard.usecases.tables import Kpi, Portfolio, UseCase
+from shipyard.usecases.tables import Kpi, KpiValue, Portfolio, UseCase
+from shipyard.usecases.workshop import ImportResult
 
 __all__ = [
     "clusters_public",
+    "import_public",
     "kpi_public",
+    "kpis_public",
     "matrix_public",
     "portfolio_public",
     "promotion_check",
@@ -161,10 +166,26 @@ def roi_public(session: Session, *, use_case_id: str) -> RoiPublic:
     return RoiPublic(inputs=use_case.roi, **asdict(compute_roi(use_case.roi)))
 
 
-def kpi_public(kpi: Kpi, latest: kpis.KpiValue | None = None) -> KpiPublic:
+def kpi_public(kpi: Kpi, latest: KpiValue | None = None) -> KpiPublic:
     public = KpiPublic.model_validate(kpi)
     public.latest = KpiValuePublic.model_validate(latest) if latest is not None else None
     return public
+
+
+def kpis_public(session: Session, *, use_case_id: str) -> KpisPublic:
+    rows = kpis.list_kpis(session, use_case_id=use_case_id)
+    latest = kpis.latest_values(session, rows)
+    return KpisPublic(kpis=[kpi_public(k, latest.get(k.id)) for k in rows])
+
+
+def import_public(result: ImportResult) -> ImportPublic:
+    return ImportPublic(
+        portfolio=portfolio_public(result.portfolio),
+        use_cases=result.use_cases,
+        votes=result.votes,
+        checks=result.checks,
+        kpis=result.kpis,
+    )
 
 
 def promotion_check(session: Session, *, use_case_id: str) -> PromotionCheckPublic:

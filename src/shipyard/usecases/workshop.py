@@ -32,7 +32,15 @@ from shipyard.usecases._lookup import get_portfolio
 from shipyard.usecases.roi import ROI_INPUTS
 from shipyard.usecases.tables import Portfolio, UseCase, UseCaseCheck, UseCaseScore
 
-__all__ = ["FORMAT", "ImportResult", "export_csv", "export_yaml", "import_csv", "import_yaml", "parse_yaml"]
+__all__ = [
+    "FORMAT",
+    "ImportResult",
+    "export_csv",
+    "export_yaml",
+    "import_csv",
+    "import_yaml",
+    "parse_yaml",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +57,20 @@ _SETTINGS = (
 )
 _CSV_LISTS = ("decision_makers", "users", "people_affected", "input_data")
 _CSV_CANVAS = (
-    "key", "title", "owner", "status", "business_unit", "product", "ai_capability", "what", "why",
-    *_CSV_LISTS, "integration", "challenges", "evaluation",
-)  # fmt: skip
+    "key",
+    "title",
+    "owner",
+    "status",
+    "business_unit",
+    "product",
+    "ai_capability",
+    "what",
+    "why",
+    *_CSV_LISTS,
+    "integration",
+    "challenges",
+    "evaluation",
+)
 
 
 @dataclass(frozen=True)
@@ -433,8 +452,16 @@ def import_csv(session: Session, *, actor: Principal, text: str, name: str, **se
                 raise InvalidParameterError(f"CSV row {row_number}: more cells than columns", field="content")
             if not any((cell or "").strip() for cell in row.values()):
                 continue
-            _import_csv_row(session, actor=actor, portfolio_id=found.id, row=row, row_number=row_number,
-                            roi_columns=roi_columns, votes_by_column=votes_by_column, counts=counts)  # fmt: skip
+            _import_csv_row(
+                session,
+                actor=actor,
+                portfolio_id=found.id,
+                row=row,
+                row_number=row_number,
+                roi_columns=roi_columns,
+                votes_by_column=votes_by_column,
+                counts=counts,
+            )
     except csv.Error as exc:
         raise InvalidParameterError(f"CSV row {row_number + 1}: {exc}", field="content") from None
     return _finish(session, actor=actor, found=found, counts=counts, source="csv")
