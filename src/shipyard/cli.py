@@ -16,6 +16,7 @@ from shipyard._version import __version__
 from shipyard.core import cli as core_cli
 from shipyard.core.console import console, error_console
 from shipyard.core.errors import ConfigurationError, ShipyardError
+from shipyard.usecases import cli as usecases_cli
 
 __all__ = ["app", "main"]
 
@@ -120,6 +121,7 @@ app.command("config")(core_cli.config_command)
 app.command("audit")(core_cli.audit_command)
 app.add_typer(core_cli.db_app, name="db")
 app.add_typer(core_cli.token_app, name="token")
+app.add_typer(usecases_cli.app, name="usecases")
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ from shipyard.usecases.tables import Portfolio, UseCase, UseCaseCheck, UseCaseSc
 __all__ = [
     "FORMAT",
     "ImportResult",
+    "example_portfolio",
     "export_csv",
     "export_yaml",
     "import_csv",
@@ -80,6 +81,13 @@ class ImportResult:
     votes: int
     checks: int
     kpis: int
+
+
+def example_portfolio() -> str:
+    """The bundled example portfolio (12 invented use cases of a logistics company) as YAML text."""
+    from importlib.resources import files
+
+    return (files("shipyard.usecases") / "examples" / "portfolio.yaml").read_text(encoding="utf-8")
 
 
 # -- export -----------------------------------------------------------------------------------------
