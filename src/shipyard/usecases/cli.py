@@ -13,6 +13,8 @@ import typer
 
 from shipyard.core.cli import JsonOption, open_client
 from shipyard.core.console import console, error_console, print_json, print_table
+from shipyard.usecases import _cli_checks
+from shipyard.usecases._cli_common import PortfolioArg, Text, UseCaseArg, dump
 
 if TYPE_CHECKING:
     from shipyard._client.base import BaseClient
@@ -22,18 +24,6 @@ __all__ = ["app"]
 app = typer.Typer(
     help="Use-case portfolio: canvas, scoring, matrix, selection, red flags, ROI, KPIs.", no_args_is_help=True
 )
-kpi_app = typer.Typer(help="KPIs of a use case: add, record a value, list.", no_args_is_help=True)
-app.add_typer(kpi_app, name="kpi")
-
-PortfolioArg = Annotated[str, typer.Argument(help="Portfolio id or name.")]
-UseCaseArg = Annotated[str, typer.Argument(help="Use case id.")]
-Text = Annotated[str | None, typer.Option()]
-
-
-def _dump(value: Any) -> Any:
-    if isinstance(value, list):
-        return [item.model_dump(mode="json") for item in value]
-    return value.model_dump(mode="json")
 
 
 def _pairs(items: list[str], *, what: str) -> dict[str, str]:
@@ -64,7 +54,7 @@ def portfolios(ctx: typer.Context, json: JsonOption = False) -> None:
     with open_client(ctx) as client:
         found = client.list_portfolios()
     if json:
-        print_json(_dump(found))
+        print_json(dump(found))
         return
     rows = [[p.id, p.name, f"{p.value_threshold:g}/{p.ease_threshold:g}", f"{p.ease_floor:g}"] for p in found]
     print_table("Portfolios", ["id", "name", "thresholds value/ease", "ease floor"], rows)
@@ -98,7 +88,7 @@ def new_portfolio(
             ease_floor=ease_floor,
         )
     if json:
-        print_json(_dump(created))
+        print_json(dump(created))
     else:
         console.print(f"created portfolio [bold]{created.name}[/] ({created.id})")
 
@@ -115,7 +105,7 @@ def list_use_cases(
     with open_client(ctx) as client:
         found = client.list_use_cases(portfolio_id=portfolio, status=status)
     if json:
-        print_json(_dump(found))
+        print_json(dump(found))
         return
     rows = [[u.id, u.key, u.title, u.status, u.business_unit, str(u.version)] for u in found]
     print_table("Use cases", ["id", "key", "title", "status", "business unit", "version"], rows)
@@ -157,7 +147,7 @@ def create(
     with open_client(ctx) as client:
         created = client.create_use_case(portfolio, title, key=key, **fields)
     if json:
-        print_json(_dump(created))
+        print_json(dump(created))
     else:
         console.print(f"created use case [bold]{created.title}[/] ({created.id})")
 
@@ -216,7 +206,7 @@ def update(
             raise typer.BadParameter("nothing to change: give at least one option")
         changed = client.update_use_case(use_case, **fields)
     if json:
-        print_json(_dump(changed))
+        print_json(dump(changed))
     else:
         console.print(f"use case {changed.title} is at version {changed.version} ({changed.status})")
 
@@ -227,9 +217,9 @@ def show(ctx: typer.Context, use_case: UseCaseArg, json: JsonOption = False) -> 
     with open_client(ctx) as client:
         found = client.get_use_case(use_case)
     if json:
-        print_json(_dump(found))
+        print_json(dump(found))
         return
-    values = found.model_dump(mode="json")
+    values = found.modeldump(mode="json")
     print_table(
         f"{found.title} (v{found.version})", ["field", "value"], [[k, str(v)] for k, v in values.items()]
     )
@@ -241,7 +231,7 @@ def history(ctx: typer.Context, use_case: UseCaseArg, json: JsonOption = False) 
     with open_client(ctx) as client:
         versions = client.use_case_history(use_case)
     if json:
-        print_json(_dump(versions))
+        print_json(dump(versions))
         return
     rows = [
         [
@@ -277,7 +267,7 @@ def vote(
     with open_client(ctx) as client:
         rows = client.vote(use_case, entries, voter=voter)
     if json:
-        print_json(_dump(rows))
+        print_json(dump(rows))
     else:
         console.print(f"recorded {len(rows)} score(s) by {rows[0].voter}")
 
@@ -289,7 +279,7 @@ def matrix(ctx: typer.Context, portfolio: PortfolioArg, json: JsonOption = False
     with open_client(ctx) as client:
         found = client.matrix(portfolio)
     if json:
-        print_json(_dump(found))
+        print_json(dump(found))
         return
     rows = [
         [
@@ -318,7 +308,7 @@ def clusters(ctx: typer.Context, portfolio: PortfolioArg, json: JsonOption = Fal
         found = client.clusters(portfolio)
         titles = {u.id: u.title for u in client.list_use_cases(portfolio_id=portfolio)}
     if json:
-        print_json(_dump(found))
+        print_json(dump(found))
         return
     rows = [[c.kind, c.label, ", ".join(titles.get(i, i) for i in c.use_case_ids)] for c in found]
     print_table("Clusters", ["shared", "label", "use cases"], rows)
@@ -345,7 +335,7 @@ def select(
         else:
             found = client.selection(portfolio)
     if json:
-        print_json(_dump(found))
+        print_json(dump(found))
         return
     state = f"locked by {found.locked_by}" if found.locked else "proposal (follows the scores)"
     console.print(f"[bold]Selection[/] - {state}")
@@ -363,191 +353,6 @@ def choose(
     with open_client(ctx) as client:
         changed = client.set_selection_choice(use_case, choice)
     console.print(f"{changed.title}: {changed.selection}")
-
-
-# -- checklists and red flags -----------------------------------------------------------------------
-@app.command("checks")
-def checks(
-    ctx: typer.Context,
-    use_case: UseCaseArg,
-    red_flags: Annotated[bool, typer.Option("--red-flags", help="Only red flags.")] = False,
-    json: JsonOption = False,
-) -> None:
-    """The checklist of a use case (regulation and ethics, cybersecurity, human aspect, stakeholders)."""
-    with open_client(ctx) as client:
-        found = client.list_checks(use_case, red_flags_only=red_flags)
-    if json:
-        print_json(_dump(found))
-        return
-    rows = [
-        [
-            str(c.id),
-            c.category + (f" / {c.stakeholder} / {c.phase}" if c.stakeholder else ""),
-            ("RED FLAG " if c.red_flag else "") + c.question,
-            c.answer,
-            c.owner,
-            c.status,
-        ]
-        for c in found
-    ]
-    print_table("Checklist", ["item", "area", "question", "answer", "owner", "status"], rows)
-
-
-@app.command("flag")
-def flag(
-    ctx: typer.Context,
-    use_case: UseCaseArg,
-    category: Annotated[
-        str, typer.Option(help="regulation_ethics, cybersecurity, human_aspect, stakeholders")
-    ],
-    question: Annotated[str, typer.Option(help="What is wrong or unclear.")],
-    owner: Annotated[str, typer.Option(help="Who resolves it.")] = "",
-    stakeholder: Text = None,
-    phase: Text = None,
-    json: JsonOption = False,
-) -> None:
-    """Raise a red flag: it blocks promotion to champion until an approver signs it off."""
-    with open_client(ctx) as client:
-        created = client.add_check(
-            use_case, category, question, owner=owner, stakeholder=stakeholder, phase=phase, red_flag=True
-        )
-    if json:
-        print_json(_dump(created))
-    else:
-        console.print(f"raised red flag {created.id} on use case {use_case}")
-
-
-@app.command("answer")
-def answer(
-    ctx: typer.Context,
-    use_case: UseCaseArg,
-    item: int,
-    text: Annotated[str | None, typer.Option("--answer", help="The answer.")] = None,
-    owner: Text = None,
-    status: Annotated[str | None, typer.Option(help="open, answered or not_applicable")] = None,
-    json: JsonOption = False,
-) -> None:
-    """Answer or assign a checklist item."""
-    with open_client(ctx) as client:
-        changed = client.update_check(use_case, item, answer=text, owner=owner, status=status)
-    if json:
-        print_json(_dump(changed))
-    else:
-        console.print(f"item {changed.id}: {changed.status}")
-
-
-@app.command("signoff")
-def signoff(
-    ctx: typer.Context,
-    use_case: UseCaseArg,
-    item: int,
-    reason: Annotated[str, typer.Option(help="Why the flag may be accepted (required).")],
-    json: JsonOption = False,
-) -> None:
-    """Sign a red flag off with a reason (approver role); it stops blocking promotion."""
-    with open_client(ctx) as client:
-        signed = client.sign_off(use_case, item, reason)
-    if json:
-        print_json(_dump(signed))
-    else:
-        console.print(f"item {signed.id} signed off by {signed.signed_off_by}")
-
-
-@app.command("promotion-check")
-def promotion_check(ctx: typer.Context, use_case: UseCaseArg, json: JsonOption = False) -> None:
-    """Exit 0 when no open red flag blocks promotion to champion, else print them and exit 1."""
-    with open_client(ctx) as client:
-        result = client.promotion_check(use_case)
-    if json:
-        print_json(_dump(result))
-    elif result.allowed:
-        console.print(f"[green]{result.message}[/]")
-    else:
-        error_console.print(
-            f"[red]blocked: {result.message}[/]", markup=True, highlight=False, soft_wrap=True
-        )
-    if not result.allowed:
-        raise typer.Exit(1)
-
-
-# -- ROI and KPIs -----------------------------------------------------------------------------------
-@app.command("roi")
-def roi(ctx: typer.Context, use_case: UseCaseArg, json: JsonOption = False) -> None:
-    """ROI, payback period and net value over the horizon."""
-    with open_client(ctx) as client:
-        result = client.roi(use_case)
-    if json:
-        print_json(_dump(result))
-        return
-    c, p = result.currency, result.period
-    rows = [
-        ["benefit per " + p, f"{result.benefit_per_period:,.0f} {c}"],
-        ["net per " + p, f"{result.net_per_period:,.0f} {c}"],
-        [f"total cost over {result.horizon} {p}s", f"{result.total_cost:,.0f} {c}"],
-        [f"net value over {result.horizon} {p}s", f"{result.net_value:,.0f} {c}"],
-        ["ROI", "-" if result.roi is None else f"{result.roi * 100:.0f} %"],
-        ["payback", "never" if result.payback_periods is None else f"{result.payback_periods:.1f} {p}s"],
-    ]
-    print_table("ROI", ["measure", "value"], rows)
-
-
-@kpi_app.command("add")
-def kpi_add(
-    ctx: typer.Context,
-    use_case: UseCaseArg,
-    name: str,
-    unit: str = "",
-    target: Annotated[float | None, typer.Option()] = None,
-    direction: Annotated[str, typer.Option(help="increase or decrease")] = "increase",
-    endpoint: Annotated[str | None, typer.Option(help="Endpoint whose metric feeds this KPI later.")] = None,
-    metric: Annotated[str | None, typer.Option(help="Metric name on that endpoint.")] = None,
-    json: JsonOption = False,
-) -> None:
-    """Add a KPI (optionally bound to an endpoint metric)."""
-    with open_client(ctx) as client:
-        created = client.add_kpi(
-            use_case, name, unit=unit, target=target, direction=direction, endpoint=endpoint, metric=metric
-        )
-    if json:
-        print_json(_dump(created))
-    else:
-        console.print(f"added KPI {created.name} ({created.id})")
-
-
-@kpi_app.command("record")
-def kpi_record(
-    ctx: typer.Context, use_case: UseCaseArg, kpi: int, value: float, note: str = "", json: JsonOption = False
-) -> None:
-    """Record a KPI value observed now."""
-    with open_client(ctx) as client:
-        row = client.record_kpi_value(use_case, kpi, value, note=note)
-    if json:
-        print_json(_dump(row))
-    else:
-        console.print(f"recorded {row.value:g} at {row.observed_at:%Y-%m-%d %H:%M:%S} UTC")
-
-
-@kpi_app.command("list")
-def kpi_list(ctx: typer.Context, use_case: UseCaseArg, json: JsonOption = False) -> None:
-    """KPIs of a use case with their latest value."""
-    with open_client(ctx) as client:
-        found = client.list_kpis(use_case)
-    if json:
-        print_json(_dump(found))
-        return
-    rows = [
-        [
-            str(k.id),
-            k.name,
-            k.unit,
-            "-" if k.target is None else f"{k.target:g}",
-            k.direction,
-            f"{k.endpoint}:{k.metric}" if k.endpoint else "",
-            "-" if k.latest is None else f"{k.latest.value:g}",
-        ]
-        for k in found
-    ]
-    print_table("KPIs", ["id", "name", "unit", "target", "direction", "bound to", "latest"], rows)
 
 
 # -- workshop I/O -----------------------------------------------------------------------------------
@@ -575,7 +380,7 @@ def import_(
     with open_client(ctx) as client:
         result = client.import_portfolio(content, format=fmt, name=name)
     if json:
-        print_json(_dump(result))
+        print_json(dump(result))
     else:
         console.print(
             f"imported portfolio [bold]{result.portfolio.name}[/] ({result.portfolio.id}): "
@@ -652,3 +457,12 @@ def report(
                 written = _write_report(client, imported.portfolio.id, out)
     for path in written:
         console.print(f"wrote {path}")
+
+
+app.command("checks")(_cli_checks.checks)
+app.command("flag")(_cli_checks.flag)
+app.command("answer")(_cli_checks.answer)
+app.command("signoff")(_cli_checks.signoff)
+app.command("promotion-check")(_cli_checks.promotion_check)
+app.command("roi")(_cli_checks.roi)
+app.add_typer(_cli_checks.kpi_app, name="kpi")
