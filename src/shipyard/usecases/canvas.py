@@ -205,27 +205,28 @@ def check_canvas(values: Mapping[str, Any], *, partial: bool = False, prefix: st
     return result
 
 
-def check_transition(current: str, target: str) -> None:
-    if current == target:
-        return
-    position = {status: i for i, status in enumerate(STATUSES[:-1])}
-    if target == "retired" or (current == "retired" and target == "idea"):
-        return
-    if current != "retired" and abs(position[target] - position[current]) == 1:
-        return
-    allowed = [s for s in STATUSES if s != current and _allowed(current, s)]
-    raise InvalidParameterError(
-        f"status cannot move from {current} to {target}; from {current} it may move to {', '.join(allowed)}",
-        field="status",
-    )
-
-
 def _allowed(current: str, target: str) -> bool:
-    try:
-        check_transition(current, target)
-    except InvalidParameterError:
-        return False
-    return True
+    if current == target or target == "retired" or (current == "retired" and target == "idea"):
+        return True
+    position = {status: i for i, status in enumerate(STATUSES[:-1])}
+    return current != "retired" and abs(position[target] - position[current]) == 1
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise unless the workflow lets a use case move from ``current`` to ``target``.
+
+    >>> check_transition("idea", "assessed")
+    >>> check_transition("idea", "in_production")
+    Traceback (most recent call last):
+    shipyard.core.errors.InvalidParameterError: status cannot move from idea to in_production; \
+from idea it may move to assessed, retired
+    """
+    if not _allowed(current, target):
+        allowed = [s for s in STATUSES if s != current and _allowed(current, s)]
+        raise InvalidParameterError(
+            f"status cannot move from {current} to {target}; from {current} it may move to {', '.join(allowed)}",
+            field="status",
+        )
 
 
 def snapshot(use_case: UseCase) -> dict[str, Any]:
