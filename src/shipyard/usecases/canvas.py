@@ -224,7 +224,8 @@ from idea it may move to assessed, retired
     if not _allowed(current, target):
         allowed = [s for s in STATUSES if s != current and _allowed(current, s)]
         raise InvalidParameterError(
-            f"status cannot move from {current} to {target}; from {current} it may move to {', '.join(allowed)}",
+            f"status cannot move from {current} to {target}; "
+            f"from {current} it may move to {', '.join(allowed)}",
             field="status",
         )
 

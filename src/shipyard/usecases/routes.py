@@ -262,7 +262,7 @@ def set_choice(
 
 @usecase_router.put("/{use_case_id}/votes", summary="Cast or update one voter's 0-5 scores")
 def cast_votes(use_case_id: str, body: VotesCreate, platform: PlatformDep, actor: EditorDep) -> VotesPublic:
-    scores = {d: s if isinstance(s, float | int) else s.model_dump() for d, s in body.scores.items()}
+    scores = {dimension: entry.model_dump() for dimension, entry in body.scores.items()}
     with platform.database.session(write=True) as session:
         rows = scoring.cast_votes(
             session, actor=actor, use_case_id=use_case_id, voter=body.voter or actor.name, scores=scores

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from shipyard.core.validation import CleanText
 
@@ -206,11 +206,38 @@ class ScoreEntry(_Strict):
     comment: Text = Field(default="", max_length=2000)
 
 
+def _as_entry(value: Any) -> Any:
+    return {"score": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# A bare number or {score, comment}; one model underneath, so errors point at the dimension itself.
+ScoreInput = Annotated[
+    ScoreEntry,
+    BeforeValidator(_as_entry),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "score": {"type": "number"},
+                        "comment": {"type": "string", "maxLength": 2000},
+                    },
+                    "required": ["score"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
 class VotesCreate(_Strict):
     voter: Text | None = Field(
         default=None, min_length=1, max_length=200, description="Defaults to the caller's token name"
     )
-    scores: dict[str, ScoreEntry | float] = Field(
+    scores: dict[str, ScoreInput] = Field(
         description="dimension → score (0-5) or {score, comment}; dimensions: economic_value, "
         "strategic_alignment, data_availability, technology_maturity, process_integration, know_how"
     )
