@@ -128,7 +128,8 @@ BAD_YAML = [
         "YAML line 5: use_cases[0] (a).status must be one of idea",
     ),
     (
-        "portfolio: {name: x}\nuse_cases:\n  - key: a\n    title: A\n    kpis: [{name: K, values: [{value: 1, "
+        "portfolio: {name: x}\nuse_cases:\n  - key: a\n    title: A\n"
+        "    kpis: [{name: K, values: [{value: 1, "
         "observed_at: yesterday}]}]\n",
         "YAML line 3: use_cases[0] (a).kpis[0].values[0].observed_at must be an ISO 8601 time",
     ),
@@ -160,7 +161,8 @@ def test_duplicate_portfolio_name_is_a_conflict(platform: Platform) -> None:
 def test_importing_sign_offs_needs_an_approver(platform: Platform) -> None:
     text = (
         "portfolio: {name: s}\nuse_cases:\n  - key: a\n    title: A\n    checks:\n"
-        "      - {category: cybersecurity, question: Q, red_flag: true, status: signed_off, signoff_reason: ok}\n"
+        "      - {category: cybersecurity, question: Q, red_flag: true, status: signed_off,\n"
+        "         signoff_reason: ok}\n"
     )
     before = counts(platform)
     with pytest.raises(PermissionDeniedError), platform.database.session(write=True) as session:
