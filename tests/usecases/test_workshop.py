@@ -111,6 +111,10 @@ BAD_YAML = [
         "YAML line 1: portfolio.ease_floor must be a number from 0 to 5",
     ),
     (
+        "portfolio:\n  name: x\n  description: d\n  weights: {value: {reach: 1}}\n",
+        "YAML line 4: portfolio.weights.value.reach: unknown value dimension 'reach'",
+    ),
+    (
         "portfolio: {name: x}\nuse_cases:\n  - {key: a, title: A}\n  - key: b\n    title: B\n"
         "    votes: {ana: {economic_value: 7}}\n",
         "YAML line 4: use_cases[1] (b).votes.ana: scores.economic_value must be between 0 and 5; got 7",

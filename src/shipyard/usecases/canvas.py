@@ -86,7 +86,10 @@ def check_portfolio_settings(values: Mapping[str, Any], *, prefix: str = "") -> 
             values["description"] or "", field=f"{prefix}description", max_length=4000
         )
     if "weights" in values:
-        result["weights"] = check_weights(values["weights"])
+        try:
+            result["weights"] = check_weights(values["weights"])
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"{prefix}{exc.message}", field=f"{prefix}{exc.field}") from None
     for name in ("value_threshold", "ease_threshold", "ease_floor"):
         if name in values:
             result[name] = _number(values[name], field=f"{prefix}{name}", low=0, high=5)

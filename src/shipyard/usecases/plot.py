@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import threading
 from typing import Any
 
 from shipyard.core.errors import InvalidParameterError, UnsupportedMediaTypeError
@@ -29,6 +30,8 @@ FORMATS = ("png", "svg")
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 PLOTS_MISSING = "the matrix picture needs matplotlib: pip install 'shipyard-ml[plots]'"
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+# rc_context changes matplotlib's global settings, so renders (server threads) take turns.
+_RENDER_LOCK = threading.Lock()
 _QUADRANT_COLOURS = {
     Quadrant.QUICK_WIN: "#e3f4e1",
     Quadrant.STRATEGIC_BET: "#fdf0d5",
@@ -123,7 +126,10 @@ def render_matrix(matrix: Matrix, *, fmt: str = "png", title: str | None = None)
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shipyard", "font.size": 9}):
+    with (
+        _RENDER_LOCK,
+        matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shipyard", "font.size": 9}),
+    ):
         figure = Figure(figsize=(11, 8), dpi=120, layout="constrained")
         FigureCanvasAgg(figure)
         ax = figure.add_subplot()

@@ -371,7 +371,6 @@ def import_yaml(session: Session, *, actor: Principal, text: str, name: str | No
         settings.pop("name", None)
         if not portfolio_name:
             raise InvalidParameterError("portfolio.name is missing (or pass a name)", field="portfolio.name")
-        path = ["portfolio", next(iter(settings), "name")]
         checked = canvas.check_portfolio_settings(settings, prefix="portfolio.")
         found = canvas.create_portfolio(session, actor=actor, name=str(portfolio_name), **checked)
         entries = _sequence(data.get("use_cases"), field="use_cases")
@@ -393,6 +392,8 @@ def import_yaml(session: Session, *, actor: Principal, text: str, name: str | No
                 path = ["use_cases", index, *(part for part in field[1:2] if part)]
                 raise
     except ShipyardError as exc:
+        if path and path[0] == "portfolio" and exc.field and exc.field.startswith("portfolio."):
+            path = ["portfolio", exc.field.split(".")[1]]
         line = _line_of(node, path)
         message = f"YAML line {line}: {exc.message}" if line else exc.message
         raise type(exc)(message, field=exc.field) from None
