@@ -68,6 +68,8 @@ class Cluster:
 
 @dataclass(frozen=True)
 class SelectedCluster:
+    """A chosen cluster and the use cases it brought in (none chosen in an earlier round)."""
+
     kind: str
     label: str
     use_case_ids: tuple[str, ...]
@@ -173,7 +175,6 @@ def propose(
             break
         gain, cluster, taken, dropped = best
         chosen.extend(p.use_case_id for p in taken)
-        members = [points[i] for i in cluster.use_case_ids if i in chosen]
         quick_wins = sum(p.quadrant is Quadrant.QUICK_WIN for p in taken)
         reason = (
             f"Round {len(selected) + 1}: chose the cluster '{cluster.name}' because it adds the most "
@@ -192,9 +193,9 @@ def propose(
             SelectedCluster(
                 kind=cluster.kind,
                 label=cluster.label,
-                use_case_ids=tuple(p.use_case_id for p in members),
-                total_value=round(sum(p.value or 0.0 for p in members if p.scored), 6),
-                quick_wins=sum(p.quadrant is Quadrant.QUICK_WIN for p in members),
+                use_case_ids=tuple(p.use_case_id for p in taken),
+                total_value=round(sum(p.value or 0.0 for p in taken), 6),
+                quick_wins=quick_wins,
                 reason=reason,
             )
         )

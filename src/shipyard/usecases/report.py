@@ -106,8 +106,9 @@ def _tables(report: Report) -> dict[str, tuple[list[str], list[list[str]]]]:
             f.category.replace("_", " "),
             f.question,
             f.owner or "unassigned",
-            f.status.replace("_", " ")
-            + (f" by {f.signed_off_by}: {f.signoff_reason}" if f.status == "signed_off" else ""),
+            f"signed off by {f.signed_off_by}: {f.signoff_reason}"
+            if f.status == "signed_off"
+            else f"{f.status.replace('_', ' ')}; blocks promotion until signed off",
         ]
         for p, f in report.red_flags
     ]
