@@ -132,3 +132,15 @@ def test_keys_names_and_roles(platform: Platform, portfolio_id: str) -> None:
             )
         assert caught.value.field == "ease_floor"
         assert [u.key for u in canvas.list_use_cases(session, portfolio_id=portfolio_id)] == ["a-b"]
+
+
+def test_a_unique_constraint_race_is_a_conflict_not_a_500(platform: Platform, portfolio_id: str) -> None:
+    """Two writers passing the existence check at once (PostgreSQL) end in a 409 for the second."""
+    from shipyard.usecases._lookup import flush_or_conflict
+    from shipyard.usecases.tables import Portfolio
+
+    with pytest.raises(ConflictError, match="taken"), platform.database.session(write=True) as session:
+        session.add(Portfolio(id="f" * 32, name="canvas", description="", weights={}))
+        flush_or_conflict(session, "name taken", field="name")
+    with platform.database.session() as session:
+        assert [p.name for p in canvas.list_portfolios(session)] == ["canvas"]

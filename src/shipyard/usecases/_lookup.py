@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exc, select
 from sqlalchemy.orm import Session
 
-from shipyard.core.errors import NotFoundError
+from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.usecases.tables import Portfolio, UseCase
 
 __all__ = [
@@ -32,3 +32,11 @@ def get_use_case(session: Session, use_case_id: str) -> UseCase:
     if use_case is None:
         raise NotFoundError(f"use case {use_case_id!r} does not exist", field="use_case_id")
     return use_case
+
+
+def flush_or_conflict(session: Session, message: str, *, field: str) -> None:
+    """Flush, turning a unique-constraint race (two writers, PostgreSQL) into a ``ConflictError``."""
+    try:
+        session.flush()
+    except exc.IntegrityError:
+        raise ConflictError(message, field=field) from None

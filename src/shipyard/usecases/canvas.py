@@ -25,7 +25,7 @@ from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.database import utcnow
 from shipyard.core.errors import ConflictError, InvalidParameterError
 from shipyard.core.validation import check_text
-from shipyard.usecases._lookup import get_portfolio, get_use_case
+from shipyard.usecases._lookup import flush_or_conflict, get_portfolio, get_use_case
 from shipyard.usecases.redflags import seed_checklist
 from shipyard.usecases.roi import check_roi_inputs
 from shipyard.usecases.scoring import check_weights
@@ -121,7 +121,7 @@ def create_portfolio(session: Session, *, actor: Principal, name: str, **setting
         updated_at=now,
     )
     session.add(portfolio)
-    session.flush()
+    flush_or_conflict(session, f"a portfolio named {name!r} exists; pick another name", field="name")
     audit.record(
         session,
         actor=actor,
@@ -306,7 +306,7 @@ def create_use_case(
     )
     _apply(use_case, fields)
     session.add(use_case)
-    session.flush()
+    flush_or_conflict(session, f"portfolio {portfolio.name!r} already has a use case {key!r}", field="key")
     _record_version(session, use_case, actor=actor, changed=sorted(fields))
     if checklist:
         seed_checklist(session, use_case)

@@ -19,7 +19,7 @@ from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.database import utcnow
 from shipyard.core.errors import ConflictError, InvalidParameterError, NotFoundError
 from shipyard.core.validation import check_text
-from shipyard.usecases._lookup import get_use_case
+from shipyard.usecases._lookup import flush_or_conflict, get_use_case
 from shipyard.usecases.tables import Kpi, KpiValue
 
 __all__ = [
@@ -82,7 +82,9 @@ def add_kpi(session: Session, *, actor: Principal, use_case_id: str, values: Map
         raise ConflictError(f"use case {use_case.title!r} already has a KPI {fields['name']!r}", field="name")
     kpi = Kpi(use_case_id=use_case.id, created_at=utcnow(), **fields)
     session.add(kpi)
-    session.flush()
+    flush_or_conflict(
+        session, f"use case {use_case.title!r} already has a KPI {fields['name']!r}", field="name"
+    )
     audit.record(
         session,
         actor=actor,

@@ -34,7 +34,7 @@ from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.database import utcnow
 from shipyard.core.errors import InvalidParameterError
 from shipyard.core.validation import check_text
-from shipyard.usecases._lookup import get_use_case
+from shipyard.usecases._lookup import flush_or_conflict, get_use_case
 from shipyard.usecases.dimensions import ALL_DIMENSIONS, AXES, EASE_DIMENSIONS, MAX_SCORE, VALUE_DIMENSIONS
 from shipyard.usecases.tables import UseCaseScore
 
@@ -245,7 +245,9 @@ def cast_votes(
             session.add(row)
         row.score, row.comment, row.updated_at = vote.score, vote.comment, now
         rows.append(row)
-    session.flush()
+    flush_or_conflict(
+        session, f"another vote by {voter} was recorded at the same time; try again", field="voter"
+    )
     audit.record(
         session,
         actor=actor,
