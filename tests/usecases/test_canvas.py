@@ -139,8 +139,10 @@ def test_a_unique_constraint_race_is_a_conflict_not_a_500(platform: Platform, po
     from shipyard.usecases._lookup import flush_or_conflict
     from shipyard.usecases.tables import Portfolio
 
-    with pytest.raises(ConflictError, match="taken"), platform.database.session(write=True) as session:
+    with platform.database.session(write=True) as session:
         session.add(Portfolio(id="f" * 32, name="canvas", description="", weights={}))
-        flush_or_conflict(session, "name taken", field="name")
+        with pytest.raises(ConflictError, match="taken"):
+            flush_or_conflict(session, "name taken", field="name")
+        session.rollback()
     with platform.database.session() as session:
         assert [p.name for p in canvas.list_portfolios(session)] == ["canvas"]

@@ -103,6 +103,11 @@ def test_csv_round_trip(platform: Platform) -> None:
 
 
 BAD_YAML = [
+    (
+        "portfolio: {name: x}\nuse_cases:\n  - key: a\n    title: A\n"
+        "    kpis: [{name: K, values: [{value: lots}]}]\n",
+        "use_cases[0] (a).kpis[0].values[0].value must be a finite number; got 'lots'",
+    ),
     ("portfolio: {name: x\nuse_cases: []\n", "YAML line 2, column 10: expected ',' or '}'"),
     ("- just\n- a list\n", "must be a mapping with 'portfolio' and 'use_cases'"),
     ("portfolio: {name: x}\nextra: 1\n", "YAML line 2: extra: unknown top-level key"),

@@ -339,15 +339,22 @@ def _import_use_case(
         for value_index, observation in enumerate(values):
             vwhere = f"{where}.values[{value_index}]"
             observation = _mapping(observation, field=vwhere)
-            kpis.record_kpi_value(
-                session,
-                actor=actor,
-                use_case_id=use_case.id,
-                kpi_id=kpi.id,
-                value=observation.get("value"),  # type: ignore[arg-type]
-                observed_at=_observed_at(observation.get("observed_at"), field=f"{vwhere}.observed_at"),
-                note=observation.get("note") or "",
-            )
+            try:
+                kpis.record_kpi_value(
+                    session,
+                    actor=actor,
+                    use_case_id=use_case.id,
+                    kpi_id=kpi.id,
+                    value=observation.get("value"),  # type: ignore[arg-type]
+                    observed_at=_observed_at(observation.get("observed_at"), field=f"{vwhere}.observed_at"),
+                    note=observation.get("note") or "",
+                )
+            except InvalidParameterError as exc:
+                if exc.message.startswith(vwhere):
+                    raise
+                raise InvalidParameterError(
+                    f"{vwhere}.{exc.message}", field=f"{vwhere}.{exc.field}"
+                ) from None
         counts["kpis"] += 1
     counts["use_cases"] += 1
 
