@@ -224,3 +224,17 @@ def test_csv_with_blank_cells_and_rows(platform: Platform) -> None:
 def test_oversized_content_is_refused() -> None:
     with pytest.raises(InvalidParameterError, match="limit"):
         workshop.parse_yaml("a" * (workshop.MAX_IMPORT_CHARS + 1))
+
+
+def test_empty_and_unscored_portfolios_still_report(platform: Platform) -> None:
+    from shipyard.usecases import canvas, plot
+
+    with platform.database.session(write=True) as session:
+        empty = canvas.create_portfolio(session, actor=EDITOR, name="empty")
+        assert "No red flags raised." in report.render(session, portfolio_id=empty.id)
+        assert plot.render_matrix(matrix.build_matrix(session, portfolio_id=empty.id)).startswith(b"\x89PNG")
+        canvas.create_use_case(
+            session, actor=EDITOR, portfolio_id=empty.id, values={"title": "Unscored idea"}
+        )
+        page = report.render(session, portfolio_id=empty.id, fmt="html")
+        assert "Unscored idea" in page and "not scored" in page and "has no value and ease scores yet" in page
