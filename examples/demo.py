@@ -115,6 +115,23 @@ def main() -> int:
             raise RuntimeError("a viewer was allowed to write")
 
         steps.run("the viewer role cannot write", viewer_cannot_write)
+
+        def use_case_portfolio() -> str:
+            from shipyard.usecases.workshop import example_portfolio
+
+            # The example holds an approver's sign-off, so importing it needs that role (admin here).
+            imported = admin.import_portfolio(example_portfolio())
+            with Client(url, token=viewer_secret) as viewer:
+                points = viewer.matrix(imported.portfolio.id).points
+                selection = viewer.selection(imported.portfolio.id)
+                blocked = [p.title for p in points if not viewer.promotion_check(p.use_case_id).allowed]
+            top = ", ".join(f"{p.rank}. {p.title}" for p in points[:3])
+            return (
+                f"{imported.use_cases} use cases; top: {top}; proposal: {len(selection.clusters)} clusters, "
+                f"{len(selection.use_case_ids)} use cases; {len(blocked)} blocked by open red flags"
+            )
+
+        steps.run("import, score and prioritise the example use-case portfolio", use_case_portfolio)
         events = list(admin.iter_audit())
 
     table = Table(title="Audit trail (newest first)", title_justify="left")

@@ -18,6 +18,7 @@ from shipyard.core.console import console, error_console
 from shipyard.core.errors import ConfigurationError, ShipyardError
 from shipyard.registry import cli as registry_cli
 from shipyard.tracking import cli as tracking_cli
+from shipyard.usecases import cli as usecases_cli
 
 __all__ = ["app", "main"]
 
@@ -124,6 +125,7 @@ app.add_typer(core_cli.db_app, name="db")
 app.add_typer(core_cli.token_app, name="token")
 app.add_typer(registry_cli.registry_app, name="registry")
 app.add_typer(tracking_cli.runs_app, name="runs")
+app.add_typer(usecases_cli.app, name="usecases")
 
 
 def main() -> None:

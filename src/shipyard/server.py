@@ -31,6 +31,7 @@ from shipyard.core.platform import Platform
 from shipyard.core.webhooks import WebhookDispatcher
 from shipyard.registry import routes as registry_routes
 from shipyard.tracking import routes as tracking_routes
+from shipyard.usecases import routes as usecase_routes
 
 __all__ = ["create_app"]
 
@@ -165,4 +166,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(mlflow_tracking.router)
     app.include_router(mlflow_registry.router)
     app.include_router(mlflow_artifacts.router)
+    app.include_router(usecase_routes.portfolio_router)
+    app.include_router(usecase_routes.usecase_router)
     return app

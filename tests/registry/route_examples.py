@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from tests.compat.route_examples import model_version
+from tests.usecases.route_examples import _use_case
 
 __all__ = ["MUTATION_EXAMPLES"]
 
@@ -50,7 +51,7 @@ MUTATION_EXAMPLES: dict[str, Callable[[httpx.Client], httpx.Response]] = {
 
 def _group(client: httpx.Client) -> str:
     response = client.post(
-        f"{API}/groups", json={"name": f"group-{uuid.uuid4().hex[:8]}", "use_case_id": "uc-1"}
+        f"{API}/groups", json={"name": f"group-{uuid.uuid4().hex[:8]}", "use_case_id": _use_case(client)}
     )
     response.raise_for_status()
     return str(response.json()["id"])
@@ -74,7 +75,7 @@ MUTATION_EXAMPLES.update(
         f"PUT {API}/groups/{{group_id}}/models/{{name}}": _added,
         f"DELETE {API}/groups/{{group_id}}/models/{{name}}": _removed,
         f"PUT {API}/models/{{name}}/use-case": lambda c: c.put(
-            f"{API}/models/{model_version(c)[0]}/use-case", json={"use_case_id": "uc-7"}
+            f"{API}/models/{model_version(c)[0]}/use-case", json={"use_case_id": _use_case(c)}
         ),
     }
 )

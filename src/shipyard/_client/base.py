@@ -20,11 +20,12 @@ from shipyard.core.schemas import (
 )
 from shipyard.registry.sdk import RegistryMethods
 from shipyard.tracking.sdk import TrackingMethods
+from shipyard.usecases.sdk import UseCaseMethods
 
 __all__ = ["BaseClient"]
 
 
-class BaseClient(TrackingMethods, RegistryMethods, abc.ABC):
+class BaseClient(TrackingMethods, RegistryMethods, UseCaseMethods, abc.ABC):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

@@ -24,11 +24,12 @@ from shipyard.core.schemas import (
 )
 from shipyard.registry.sdk import EmbeddedRegistryMethods
 from shipyard.tracking.sdk import EmbeddedTrackingMethods
+from shipyard.usecases.sdk import EmbeddedUseCaseMethods
 
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(EmbeddedTrackingMethods, EmbeddedRegistryMethods, BaseClient):
+class EmbeddedClient(EmbeddedTrackingMethods, EmbeddedRegistryMethods, EmbeddedUseCaseMethods, BaseClient):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:

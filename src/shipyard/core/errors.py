@@ -10,6 +10,7 @@ code and the body ``{"error_code", "message", "field"}``, and the CLI prints one
     ├── PermissionDeniedError          403  PERMISSION_DENIED
     ├── NotFoundError                  404  RESOURCE_DOES_NOT_EXIST   (also LookupError)
     ├── ConflictError                  409  RESOURCE_ALREADY_EXISTS
+    │   └── StateConflictError         409  RESOURCE_CONFLICT   (state forbids it: open red flags ...)
     ├── PayloadTooLargeError           413  PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaTypeError      415  UNSUPPORTED_MEDIA_TYPE
     ├── IntegrityError                 500  INTEGRITY_ERROR     (stored bytes do not match their hash)
@@ -29,6 +30,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ShipyardError",
+    "StateConflictError",
     "StoreUnavailableError",
     "UnsafePathError",
     "UnsupportedMediaTypeError",
@@ -82,6 +84,12 @@ class NotFoundError(ShipyardError, LookupError):
 class ConflictError(ShipyardError):
     status_code = 409
     error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class StateConflictError(ConflictError):
+    """The object's state forbids the action now (e.g. open red flags, a request already decided)."""
+
+    error_code = "RESOURCE_CONFLICT"
 
 
 class PayloadTooLargeError(ShipyardError):

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from shipyard.core import audit, webhooks
 from shipyard.core.auth import Principal, Role, require_role
-from shipyard.core.errors import ConflictError, InvalidParameterError, NotFoundError, PermissionDeniedError
+from shipyard.core.errors import (
+    InvalidParameterError,
+    NotFoundError,
+    PermissionDeniedError,
+    StateConflictError,
+)
 from shipyard.core.validation import check_text
 from shipyard.registry.models import get_registered_model
 from shipyard.registry.tables import AliasEvent, ApprovalRequest, ModelVersion, RegisteredModelAlias
@@ -64,6 +69,15 @@ def _metrics_of(session: Session, version: ModelVersion) -> dict[str, float | No
         return {}
     rows = session.scalars(select(LatestMetric).where(LatestMetric.run_id == version.run_id))
     return {row.key: (None if row.is_nan else row.value) for row in rows}
+
+
+def _check_use_case(session: Session, name: str) -> None:
+    """A model that serves a use case may not become champion while the use case has open red flags."""
+    model = get_registered_model(session, name)
+    if model.use_case_id:
+        from shipyard.usecases.redflags import assert_promotion_allowed
+
+        assert_promotion_allowed(session, use_case_id=model.use_case_id)
 
 
 def get_version_by_alias(session: Session, name: str, alias: str) -> ModelVersion:
@@ -146,6 +160,8 @@ def set_alias(
     require_role(actor, Role.EDITOR)
     alias = _check_alias(alias)
     found = get_model_version(session, name, version)
+    if alias in protected:
+        _check_use_case(session, found.name)
     if alias in protected and not actor.can(Role.APPROVER):
         return AliasChange(
             applied=False,
@@ -216,7 +232,7 @@ def request_alias(
         )
     )
     if pending is not None:
-        raise ConflictError(
+        raise StateConflictError(
             f"request #{pending.id} to move {alias!r} of {found.name} to version {pending.version} is still "
             "pending; an approver must decide it (or its author cancel it) first",
             field="alias",
@@ -271,11 +287,12 @@ def decide_request(
         raise InvalidParameterError("a decision needs a reason", field="reason")
     request = _get_request(session, request_id)
     if request.status != "pending":
-        raise ConflictError(f"request #{request.id} was already {request.status}", field="request_id")
+        raise StateConflictError(f"request #{request.id} was already {request.status}", field="request_id")
     request.status = "approved" if approve else "rejected"
     request.decided_by, request.decided_at = actor.name, now_ms()
     request.decision_reason = check_text(reason, field="reason")
     if approve:
+        _check_use_case(session, request.name)
         version = get_model_version(session, request.name, request.version)
         _apply(
             session,
@@ -320,7 +337,7 @@ def cancel_request(session: Session, *, actor: Principal, request_id: int) -> Ap
             "only the requester or an approver can cancel a request", field="request_id"
         )
     if request.status != "pending":
-        raise ConflictError(f"request #{request.id} was already {request.status}", field="request_id")
+        raise StateConflictError(f"request #{request.id} was already {request.status}", field="request_id")
     request.status, request.decided_by, request.decided_at = "cancelled", actor.name, now_ms()
     audit.record(
         session,

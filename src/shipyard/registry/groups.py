@@ -26,6 +26,14 @@ __all__ = [
 ]
 
 
+def _existing_use_case(session: Session, use_case_id: str | None) -> str | None:
+    if not use_case_id:
+        return None
+    from shipyard.usecases.canvas import get_use_case
+
+    return get_use_case(session, check_text(use_case_id, field="use_case_id", max_length=64)).id
+
+
 def create_group(
     session: Session, *, actor: Principal, name: str, description: str = "", use_case_id: str | None = None
 ) -> ModelGroup:
@@ -37,7 +45,7 @@ def create_group(
         id=uuid.uuid4().hex,
         name=name,
         description=check_text(description, field="description"),
-        use_case_id=check_text(use_case_id, field="use_case_id", max_length=64) if use_case_id else None,
+        use_case_id=_existing_use_case(session, use_case_id),
         created_by=actor.name,
         creation_time=now_ms(),
     )
@@ -114,7 +122,7 @@ def link_use_case(session: Session, *, actor: Principal, model_name: str, use_ca
     require_role(actor, Role.EDITOR)
     model = get_registered_model(session, model_name)
     before = model.use_case_id
-    model.use_case_id = check_text(use_case_id, field="use_case_id", max_length=64) if use_case_id else None
+    model.use_case_id = _existing_use_case(session, use_case_id)
     audit.record(
         session,
         actor=actor,
