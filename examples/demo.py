@@ -47,6 +47,89 @@ class Steps:
         return result
 
 
+MODEL_NAME = "cancer-screening"
+
+
+def _split() -> tuple[Any, Any, Any, Any]:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    frame = load_breast_cancer(as_frame=True).frame
+    return train_test_split(
+        frame.drop(columns="target"), frame["target"], test_size=0.3, random_state=7, stratify=frame["target"]
+    )
+
+
+def train_candidates(url: str, token: str) -> dict[str, Any]:
+    """A logistic regression through the unchanged mlflow client; a forest through Shipyard's SDK."""
+    import mlflow
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    os.environ["MLFLOW_TRACKING_TOKEN"] = token
+    mlflow.set_tracking_uri(url)
+    x_train, x_test, y_train, y_test = _split()
+    mlflow.set_experiment("cancer-screening")
+    with mlflow.start_run(run_name="logreg") as mlflow_run:
+        logreg = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000)).fit(
+            x_train, y_train
+        )
+        mlflow.log_params({"model": "logistic_regression", "C": 0.5})
+        mlflow.log_metric("test_accuracy", float(logreg.score(x_test, y_test)))
+    with (
+        Client(url, token=token) as client,
+        client.start_run("cancer-screening", run_name="forest", seed=7) as run,
+    ):
+        forest = RandomForestClassifier(n_estimators=100, max_depth=6, random_state=7).fit(x_train, y_train)
+        run.log_params({"model": "random_forest", "n_estimators": 100, "max_depth": 6})
+        run.log_metric("test_accuracy", float(forest.score(x_test, y_test)))
+    return {"logreg": (logreg, mlflow_run.info.run_id), "forest": (forest, run.run_id)}
+
+
+def evaluate_and_register(url: str, token: str, trained: dict[str, Any]) -> str:
+    import mlflow
+
+    from shipyard import beats, evaluate
+    from shipyard.tracking.evaluation_output import report_table
+
+    _, x_test, _, y_test = _split()
+    report = evaluate({name: model for name, (model, _) in trained.items()}, x_test, y_test)
+    console.print(report_table(report))
+    best = report.best("f1")
+    gate = beats(report, best.name, metric="f1", by=0.1)
+    if not gate.passed:
+        raise RuntimeError(gate.message)
+    model, run_id = trained[best.name]
+    with mlflow.start_run(run_id=run_id):  # Shipyard's run, continued by the mlflow client
+        mlflow.sklearn.log_model(
+            model, name="model", input_example=x_test.head(2), registered_model_name=MODEL_NAME
+        )
+    return f"best by F1: {best.name} ({best.metrics['f1']:.3f}); {gate.message.split(': ', 1)[1]}"
+
+
+def promote(url: str, editor_token: str, admin: Any) -> str:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    editor = MlflowClient(url)
+    version = max(int(v.version) for v in editor.search_model_versions(f"name = '{MODEL_NAME}'"))
+    try:
+        editor.set_registered_model_alias(MODEL_NAME, "champion", str(version))
+        raise RuntimeError("an editor moved a protected alias without approval")
+    except MlflowException as exc:
+        if exc.error_code != "PERMISSION_DENIED":
+            raise
+    (request,) = admin.list_approvals(name=MODEL_NAME)
+    admin.approve(request.id, reason="beats the majority-class baseline by more than 0.1 F1")
+    (event,) = admin.alias_history(MODEL_NAME, alias="champion")
+    return (
+        f"editor's request #{request.id} approved by {event.approved_by}: {MODEL_NAME}@champion = "
+        f"v{event.version} (shipyard registry history {MODEL_NAME})"
+    )
+
+
 def main() -> int:
     if DEMO_HOME.exists():
         shutil.rmtree(DEMO_HOME)
@@ -132,6 +215,17 @@ def main() -> int:
             )
 
         steps.run("import, score and prioritise the example use-case portfolio", use_case_portfolio)
+        trained = steps.run(
+            "train with the plain mlflow client and with Shipyard's SDK",
+            lambda: train_candidates(url, editor_secret),
+        )
+        steps.run(
+            "evaluate candidates against a baseline; register the best",
+            lambda: evaluate_and_register(url, editor_secret, trained),
+        )
+        steps.run(
+            "promote to champion through the approval workflow", lambda: promote(url, editor_secret, admin)
+        )
         events = list(admin.iter_audit())
 
     table = Table(title="Audit trail (newest first)", title_justify="left")
