@@ -130,3 +130,19 @@ def test_runs_cli_reproduce(server_url: str) -> None:
         timeout=120,
     )
     assert json.loads(shown.stdout)["metrics"] == {"m": 1.0}
+
+
+def test_dataset_inputs_are_recorded_with_their_digest(client: BaseClient) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"age": [31, 45, 52], "churned": [0, 1, 0]})
+    with client.start_run("datasets", capture_environment=False) as run:
+        digest = run.log_input("customers-2026-11", frame, source="warehouse.customers")
+    assert len(digest) == 16
+    with client.start_run("datasets", capture_environment=False) as again:
+        assert again.log_input("customers-2026-11", frame.copy()) == digest, "same content, same digest"
+    changed = frame.assign(age=[31, 45, 53])
+    with client.start_run("datasets", capture_environment=False) as third:
+        assert third.log_input("customers-2026-11", changed) != digest
+    found = client.search_runs("datasets", filter_string=f"datasets.digest = '{digest}'")
+    assert sorted(r.run_id for r in found) == sorted([run.run_id, again.run_id])

@@ -21,15 +21,18 @@ from typing import Any
 
 from shipyard.tracking.runs import MetricBatch
 
-__all__ = ["RunHandle", "RunSink"]
+__all__ = ["RunHandle", "RunSink", "dataset_digest"]
 
 logger = logging.getLogger(__name__)
 
 # send(run_id, metrics, params, tags), end(run_id, status), upload(run_id, local_path, artifact_path)
+# send(run_id, metrics, params, tags), end(run_id, status), upload(run_id, local, artifact_path),
+# inputs(run_id, [{"dataset": {...}, "tags": [...]}])
 RunSink = tuple[
     Callable[[str, MetricBatch, dict[str, str], dict[str, str]], None],
     Callable[[str, str], None],
     Callable[[str, Path, str], None],
+    Callable[[str, list[dict[str, Any]]], None],
 ]
 _OPEN: weakref.WeakSet[RunHandle] = weakref.WeakSet()
 
@@ -48,7 +51,7 @@ class RunHandle:
     ) -> None:
         self.run_id = run_id
         self.experiment_id = experiment_id
-        self._send, self._end, self._upload = sink
+        self._send, self._end, self._upload, self._inputs = sink
         self._flush_interval = flush_interval
         self._max_buffered = max_buffered
         self._lock = threading.Lock()
@@ -105,6 +108,31 @@ class RunHandle:
         """Upload a file now, under ``artifact_path`` (default: its file name)."""
         path = Path(local_path)
         self._upload(self.run_id, path, artifact_path or path.name)
+
+    def log_input(
+        self,
+        name: str,
+        data: Any = None,
+        *,
+        digest: str | None = None,
+        source: str = "",
+        source_type: str = "local",
+        context: str = "training",
+    ) -> str:
+        """Record a dataset the run used; with a DataFrame or array, its content digest is computed.
+
+        Returns the digest, so the same data is recognised across runs (``datasets.digest`` in search).
+        """
+        if digest is None:
+            if data is None:
+                raise ValueError("log_input needs the data or its digest")
+            digest = dataset_digest(data)
+        entry = {
+            "dataset": {"name": name, "digest": digest, "source_type": source_type, "source": source or name},
+            "tags": [{"key": "mlflow.data.context", "value": context}],
+        }
+        self._inputs(self.run_id, [entry])
+        return digest
 
     # -- sending ----------------------------------------------------------------------------------
     def _take(self) -> tuple[MetricBatch, dict[str, str], dict[str, str]]:
@@ -174,6 +202,25 @@ class RunHandle:
 
     def __repr__(self) -> str:
         return f"RunHandle(run_id={self.run_id!r}, experiment_id={self.experiment_id!r})"
+
+
+def dataset_digest(data: Any) -> str:
+    """A short content digest of a DataFrame or array (column names, dtypes and values)."""
+    import hashlib
+
+    import numpy as np
+
+    hasher = hashlib.sha256()
+    if hasattr(data, "columns") and hasattr(data, "dtypes"):
+        hasher.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
+        import pandas as pd
+
+        hasher.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    else:
+        array = np.ascontiguousarray(np.asarray(data))
+        hasher.update(f"{array.dtype}{array.shape}".encode())
+        hasher.update(array.tobytes())
+    return hasher.hexdigest()[:16]
 
 
 @atexit.register

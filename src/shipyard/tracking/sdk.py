@@ -153,7 +153,11 @@ class EmbeddedTrackingMethods(TrackingMethods):
                     blob=blob,
                 )
 
-        return send, end, upload
+        def inputs(run_id: str, datasets: list[dict[str, Any]]) -> None:
+            with self.platform.database.session(write=True) as session:
+                runs.log_inputs(session, actor=self.actor, run_id=run_id, datasets=datasets)
+
+        return send, end, upload, inputs
 
     def get_run(self, run_id: str) -> RunPublic:
         from shipyard.tracking.routes import run_public
@@ -273,7 +277,12 @@ class RemoteTrackingMethods(TrackingMethods):
                     headers={"Content-Type": "application/octet-stream"},
                 )
 
-        return send, end, upload
+        def inputs(run_id: str, datasets: list[dict[str, Any]]) -> None:
+            self._request(
+                "POST", "/api/2.0/mlflow/runs/log-inputs", json={"run_id": run_id, "datasets": datasets}
+            )
+
+        return send, end, upload, inputs
 
     def get_run(self, run_id: str) -> RunPublic:
         return RunPublic.model_validate(self._request("GET", f"/api/v1/runs/{run_id}").json())
