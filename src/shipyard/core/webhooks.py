@@ -74,7 +74,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The signature header value for ``body`` sent at ``timestamp`` (epoch seconds).
 
     >>> sign("s3cret", 1700000000, b'{"a":1}')[:15]
-    'sha256=2b1a3e01'
+    'sha256=1698a50b'
     """
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"

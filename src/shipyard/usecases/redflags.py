@@ -320,7 +320,7 @@ def assert_promotion_allowed(session: Session, *, use_case_id: str) -> None:
     ...         "category": "regulation_ethics", "question": "Consent for profiling?", "red_flag": True})
     ...     try:
     ...         assert_promotion_allowed(session, use_case_id=case.id)
-    ...     except ConflictError as exc:
+    ...     except StateConflictError as exc:
     ...         print(exc.message.split(":")[0])
     ...     _ = sign_off(session, actor=LOCAL_ADMIN, use_case_id=case.id, check_id=flag.id,
     ...                  reason="DPO approved the consent text")
