@@ -7,7 +7,7 @@ rows left after dropping NaN/±inf and ``n_values`` the distinct values of both 
 n_ref       column type  n_values    test                  threshold  drift if
 ==========  ===========  ==========  ====================  =========  ================
 ≤ 1000      numerical    > 5         ``ks``                0.05       p ≤ threshold
-≤ 1000      numerical    3–5         ``chisquare``         0.05       p < threshold
+≤ 1000      numerical    3-5         ``chisquare``         0.05       p < threshold
 ≤ 1000      any          ≤ 2         ``z``                 0.05       p < threshold
 ≤ 1000      categorical  > 2         ``chisquare``         0.05       p < threshold
 > 1000      numerical    > 5         ``wasserstein``       0.1        d ≥ threshold
@@ -32,8 +32,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.monitoring.profile import ColumnProfile, ReferenceProfile, profile_column
@@ -153,7 +151,8 @@ def choose_stattest(reference: ColumnProfile, current: ColumnProfile, column_typ
     >>> import numpy as np, pandas as pd
     >>> from shipyard.monitoring.profile import profile_column
     >>> rng = np.random.default_rng(0)
-    >>> small, big = profile_column(pd.Series(rng.normal(size=500))), profile_column(pd.Series(rng.normal(size=5000)))
+    >>> small = profile_column(pd.Series(rng.normal(size=500)))
+    >>> big = profile_column(pd.Series(rng.normal(size=5000)))
     >>> choose_stattest(small, small, "numerical").name, choose_stattest(big, big, "numerical").name
     ('ks', 'wasserstein')
     """
@@ -168,7 +167,11 @@ def choose_stattest(reference: ColumnProfile, current: ColumnProfile, column_typ
 
 
 def _role_type(profile: ColumnProfile) -> str:
-    return "numerical" if profile.is_numeric and profile.dtype != "bool" and profile.n_unique > 5 else "categorical"
+    return (
+        "numerical"
+        if profile.is_numeric and profile.dtype != "bool" and profile.n_unique > 5
+        else "categorical"
+    )
 
 
 def _skip_reason(reference: ColumnProfile, current: ColumnProfile, column_type: str) -> str | None:
@@ -192,8 +195,10 @@ def _skip_reason(reference: ColumnProfile, current: ColumnProfile, column_type: 
         if profile.n == 0:
             return f"empty in the {side} data after removing NaN and ±inf"
     if column_type == "numerical" and not (reference.is_numeric and current.is_numeric):
-        side = "reference" if not reference.is_numeric else "current"
-        return f"typed numerical but the {side} data is not numeric ({(reference, current)[side == 'current'].dtype})"
+        side, dtype = (
+            ("reference", reference.dtype) if not reference.is_numeric else ("current", current.dtype)
+        )
+        return f"typed numerical but the {side} data is not numeric ({dtype})"
     return None
 
 
@@ -211,7 +216,8 @@ def score_column(
     >>> import numpy as np, pandas as pd
     >>> from shipyard.monitoring.profile import profile_column
     >>> rng = np.random.default_rng(0)
-    >>> ref, cur = profile_column(pd.Series(rng.normal(size=500))), profile_column(pd.Series(rng.normal(1, size=500)))
+    >>> ref = profile_column(pd.Series(rng.normal(size=500)))
+    >>> cur = profile_column(pd.Series(rng.normal(1, size=500)))
     >>> result = score_column(ref, cur)
     >>> result.stattest, result.drifted
     ('ks', True)
@@ -249,7 +255,9 @@ def score_column(
     )
 
 
-def _check_columns(reference: Sequence[str], current: Sequence[str], columns: Sequence[str] | None) -> list[str]:
+def _check_columns(
+    reference: Sequence[str], current: Sequence[str], columns: Sequence[str] | None
+) -> list[str]:
     if columns is not None:
         absent = [
             f"{name!r} (not in {'reference' if name not in reference else 'current'})"
@@ -277,7 +285,7 @@ def _check_columns(reference: Sequence[str], current: Sequence[str], columns: Se
 
 def compute_drift(
     reference: ReferenceProfile | pd.DataFrame,
-    current: pd.DataFrame,
+    current: pd.DataFrame | Mapping[str, ColumnProfile],
     *,
     columns: Sequence[str] | None = None,
     stattest: str | None = None,
@@ -290,7 +298,8 @@ def compute_drift(
     prediction: str | None = None,
     workers: int | None = None,
 ) -> DriftReport:
-    """Compare a current window with a reference (a data frame or a stored :class:`ReferenceProfile`).
+    """Compare a current window (a data frame or its column profiles) with a reference (a data frame
+    or a stored :class:`ReferenceProfile`).
 
     ``stattest``/``threshold`` apply to every column, ``stattests``/``thresholds`` per column (Evidently
     names, e.g. ``{"age": "psi"}``); ``column_types`` overrides the inferred type. ``target`` and
@@ -308,13 +317,21 @@ def compute_drift(
         raise InvalidParameterError(f"drift share must be in (0, 1]; got {drift_share}", field="drift_share")
     profile = reference if isinstance(reference, ReferenceProfile) else None
     ref_names = list(profile.columns) if profile else [str(c) for c in reference.columns]
-    cur_names = [str(c) for c in current.columns]
+    given = current if isinstance(current, Mapping) else None
+    cur_names = list(given) if given is not None else [str(c) for c in current.columns]
     names = _check_columns(ref_names, cur_names, columns)
-    if len(current) == 0:
+    if not names:
+        raise InvalidParameterError("there are no columns to compare", field="columns")
+    n_current = next(iter(given.values())).n_rows if given else len(current)
+    if n_current == 0:
         raise InvalidParameterError("the current data has no rows; nothing to compare", field="current")
     if profile is None and len(reference) == 0:
         raise InvalidParameterError("the reference data has no rows; nothing to compare", field="reference")
-    for label, mapping in (("stattests", stattests), ("thresholds", thresholds), ("column_types", column_types)):
+    for label, mapping in (
+        ("stattests", stattests),
+        ("thresholds", thresholds),
+        ("column_types", column_types),
+    ):
         unknown = sorted(set(mapping or {}) - set(names))
         if unknown:
             raise InvalidParameterError(f"{label} names unknown columns: {', '.join(unknown)}", field=label)
@@ -326,12 +343,14 @@ def compute_drift(
     for role, name in (("target", target), ("prediction", prediction)):
         if name is not None:
             if name not in roles:
-                raise InvalidParameterError(f"{role} column {name!r} is not among the compared columns", field=role)
+                raise InvalidParameterError(
+                    f"{role} column {name!r} is not among the compared columns", field=role
+                )
             roles[name] = role
 
     def run(name: str) -> ColumnDrift | SkippedColumn:
         ref = profile.columns[name] if profile else profile_column(reference[name], name=name)
-        cur = profile_column(current[name], name=name)
+        cur = given[name] if given is not None else profile_column(current[name], name=name)
         return score_column(
             ref,
             cur,
@@ -355,4 +374,3 @@ def compute_drift(
         raise InvalidParameterError(f"no column could be tested ({reasons})", field="columns")
     logger.info("drift: %d columns tested, %d skipped", len(tested), len(skipped))
     return DriftReport(tested, skipped, drift_share)
-

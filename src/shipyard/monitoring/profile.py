@@ -53,7 +53,7 @@ def infer_column_type(series: pd.Series) -> ColumnType:
     >>> import pandas as pd
     >>> infer_column_type(pd.Series([1, 2, 3])), infer_column_type(pd.Series([0.5, 1.0]))
     ('categorical', 'numerical')
-    >>> infer_column_type(pd.Series(["a", "b", "c", "d"])), infer_column_type(pd.Series(["a", "a", "b"]))
+    >>> infer_column_type(pd.Series(["a", "b", "c", "d"])), infer_column_type(pd.Series(list("aaab")))
     ('text', 'categorical')
     """
     name = series.dtype.name

@@ -56,8 +56,8 @@ def ks_test(reference: np.ndarray, current: np.ndarray) -> float:
     """Two-sample Kolmogorov-Smirnov p-value (SciPy ``ks_2samp``, two-sided, ``method='auto'``).
 
     >>> rng = np.random.default_rng(0)
-    >>> round(ks_test(rng.normal(size=300), rng.normal(0.5, size=300)), 8)
-    2.1e-07
+    >>> f"{ks_test(rng.normal(size=300), rng.normal(0.5, size=300)):.4g}"
+    '7.278e-09'
     """
     from scipy import stats  # only this path needs scipy.stats; keep it off the command's import path
 
@@ -90,7 +90,7 @@ def wasserstein_norm(reference: np.ndarray, current: np.ndarray, reference_std: 
     >>> rng = np.random.default_rng(0)
     >>> ref, cur = np.sort(rng.normal(size=2000)), np.sort(rng.normal(0.3, size=2000))
     >>> round(wasserstein_norm(ref, cur, float(np.std(ref))), 6)
-    0.308046
+    0.325783
     """
     ref_cdf, cur_cdf, gaps = _merged_cdfs(reference, current)
     return float(np.dot(np.abs(ref_cdf - cur_cdf), gaps)) / max(reference_std, 0.001)
@@ -101,7 +101,7 @@ def energy_distance(reference: np.ndarray, current: np.ndarray) -> float:
 
     >>> rng = np.random.default_rng(0)
     >>> round(energy_distance(np.sort(rng.normal(size=500)), np.sort(rng.normal(1, size=500))), 6)
-    0.730946
+    0.714614
     """
     ref_cdf, cur_cdf, gaps = _merged_cdfs(reference, current)
     return float(np.sqrt(2) * np.sqrt(np.dot(np.square(ref_cdf - cur_cdf), gaps)))
@@ -127,7 +127,7 @@ def chisquare_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> 
     A value absent from the reference gets an expected count of 0 and the p-value is 0, as in Evidently.
 
     >>> round(chisquare_test(np.array([50, 30, 20]), np.array([40, 30, 30])), 6)
-    0.006738
+    0.030197
     """
     n_ref, n_cur = reference_counts.sum(), current_counts.sum()
     expected = reference_counts * (n_cur / n_ref)
@@ -143,7 +143,7 @@ def z_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
     If both samples hold the same single value the p-value is 1, as in Evidently.
 
     >>> round(z_test(np.array([70, 30]), np.array([60, 40])), 6)
-    0.139819
+    0.138208
     """
     n1, n2 = int(reference_counts.sum()), int(current_counts.sum())
     ref_single, cur_single = np.count_nonzero(reference_counts), np.count_nonzero(current_counts)
@@ -160,7 +160,7 @@ def jensenshannon(reference_shares: np.ndarray, current_shares: np.ndarray) -> f
     """Jensen-Shannon distance, natural log (``scipy.spatial.distance.jensenshannon``), at most √ln2.
 
     >>> round(jensenshannon(np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.3, 0.3])), 6)
-    0.089021
+    0.088416
     """
     p = reference_shares / np.sum(reference_shares)
     q = current_shares / np.sum(current_shares)
@@ -173,7 +173,7 @@ def psi(reference_shares: np.ndarray, current_shares: np.ndarray) -> float:
     """Population stability index ``Σ (r - c) ln(r / c)`` over zero-filled shares.
 
     >>> round(psi(np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.3, 0.3])), 6)
-    0.062864
+    0.062861
     """
     return float(np.sum((reference_shares - current_shares) * np.log(reference_shares / current_shares)))
 
@@ -182,7 +182,7 @@ def kl_div(reference_shares: np.ndarray, current_shares: np.ndarray) -> float:
     """Kullback-Leibler divergence KL(reference ‖ current), natural log (``scipy.stats.entropy``).
 
     >>> round(kl_div(np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.3, 0.3])), 6)
-    0.030478
+    0.030479
     """
     p = reference_shares / np.sum(reference_shares)
     q = current_shares / np.sum(current_shares)
@@ -195,7 +195,7 @@ def hellinger_distance(reference_density: np.ndarray, current_density: np.ndarra
     For categories pass shares and ``width=1``.
 
     >>> round(hellinger_distance(np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.3, 0.3]), 1.0), 6)
-    0.062863
+    0.088529
     """
     coefficient = 0.0
     for p, q in zip(reference_density.tolist(), current_density.tolist(), strict=True):
@@ -223,7 +223,10 @@ def sturges_edges(low: float, high: float, size: int, *, integer: bool) -> np.nd
 def _histogram(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``np.histogram(values, edges)[0]`` for sorted values: [a, b) bins, the last one closed."""
     cuts = np.concatenate(
-        (np.searchsorted(sorted_values, edges[:-1], "left"), np.searchsorted(sorted_values, edges[-1:], "right"))
+        (
+            np.searchsorted(sorted_values, edges[:-1], "left"),
+            np.searchsorted(sorted_values, edges[-1:], "right"),
+        )
     )
     return np.diff(cuts)
 
@@ -233,7 +236,8 @@ def aligned_counts(reference: ColumnProfile, current: ColumnProfile) -> tuple[np
 
     >>> import pandas as pd
     >>> from shipyard.monitoring.profile import profile_column
-    >>> keys, r, c = aligned_counts(profile_column(pd.Series(list("aab"))), profile_column(pd.Series(list("bc"))))
+    >>> ref, cur = profile_column(pd.Series(list("aab"))), profile_column(pd.Series(list("bc")))
+    >>> keys, r, c = aligned_counts(ref, cur)
     >>> keys.tolist(), r.tolist(), c.tolist()
     (['a', 'b', 'c'], [2, 1, 0], [0, 1, 1])
     """
@@ -343,7 +347,9 @@ def _shares(fill: bool, stat: Callable[[np.ndarray, np.ndarray], float]) -> Scor
 STATTESTS: dict[str, StatTest] = {
     test.name: test
     for test in (
-        _entry("ks", "K-S p_value", "numerical", 0.05, "<=", lambda r, c, t: ks_test(*_require_numeric(r, c))),
+        _entry(
+            "ks", "K-S p_value", "numerical", 0.05, "<=", lambda r, c, t: ks_test(*_require_numeric(r, c))
+        ),
         _entry(
             "chisquare",
             "chi-square p_value",
@@ -352,13 +358,22 @@ STATTESTS: dict[str, StatTest] = {
             "<",
             lambda r, c, t: chisquare_test(*aligned_counts(r, c)[1:]),
         ),
-        _entry("z", "Z-test p_value", "categorical", 0.05, "<", lambda r, c, t: z_test(*aligned_counts(r, c)[1:])),
+        _entry(
+            "z", "Z-test p_value", "categorical", 0.05, "<", lambda r, c, t: z_test(*aligned_counts(r, c)[1:])
+        ),
         _entry("wasserstein", "Wasserstein distance (normed)", "numerical", 0.1, ">=", _wasserstein),
         _entry(
-            "jensenshannon", "Jensen-Shannon distance", "categorical numerical", 0.1, ">=", _shares(False, jensenshannon)
+            "jensenshannon",
+            "Jensen-Shannon distance",
+            "categorical numerical",
+            0.1,
+            ">=",
+            _shares(False, jensenshannon),
         ),
         _entry("psi", "PSI", "categorical numerical", 0.1, ">=", _shares(True, psi)),
-        _entry("kl_div", "Kullback-Leibler divergence", "categorical numerical", 0.1, ">=", _shares(True, kl_div)),
+        _entry(
+            "kl_div", "Kullback-Leibler divergence", "categorical numerical", 0.1, ">=", _shares(True, kl_div)
+        ),
         _entry("hellinger", "Hellinger distance", "categorical numerical", 0.1, ">=", _hellinger),
         _entry(
             "anderson",
@@ -369,7 +384,12 @@ STATTESTS: dict[str, StatTest] = {
             lambda r, c, t: anderson_test(*_require_numeric(r, c)),
         ),
         _entry(
-            "ed", "Energy-distance", "numerical", 0.1, ">", lambda r, c, t: energy_distance(*_require_numeric(r, c))
+            "ed",
+            "Energy-distance",
+            "numerical",
+            0.1,
+            ">",
+            lambda r, c, t: energy_distance(*_require_numeric(r, c)),
         ),
     )
 }

@@ -1,0 +1,195 @@
+"""``shipyard drift REFERENCE CURRENT``: drift between two CSV/Parquet files, without a server.
+
+NumPy, pandas and the engine are imported inside the command, and nothing here imports the ORM or the
+web stack, so the command starts as fast as its data libraries allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from shipyard.core.console import console, error_console, print_json, print_table
+from shipyard.core.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from shipyard.monitoring.drift import DriftReport
+
+__all__ = ["drift_command", "parse_assignments", "read_table"]
+
+logger = logging.getLogger(__name__)
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file (by suffix, else by content) or fail with one clear message."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise InvalidParameterError(f"cannot read {path}: no such file", field=str(path))
+    try:
+        if _starts_with(path, PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except pd.errors.EmptyDataError:
+        raise InvalidParameterError(f"cannot read {path}: the file is empty", field=str(path)) from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidParameterError(
+            f"cannot read {path} as CSV or Parquet: {message}", field=str(path)
+        ) from None
+    except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowException family
+        if type(exc).__module__.startswith("pyarrow"):
+            raise InvalidParameterError(f"cannot read {path} as Parquet: {exc}", field=str(path)) from None
+        raise
+
+
+def parse_assignments(items: list[str] | None, option: str) -> tuple[str | None, dict[str, str]]:
+    """Split ``["psi", "age=ks"]`` into a value for all columns and per-column values.
+
+    >>> parse_assignments(["psi", "age=ks"], "--stattest")
+    ('psi', {'age': 'ks'})
+    """
+    every: str | None = None
+    per_column: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.rpartition("=")
+        if not sep:
+            every = item.strip()
+        elif not name.strip() or not value.strip():
+            raise InvalidParameterError(f"{option} expects COLUMN=VALUE or VALUE; got {item!r}", field=option)
+        else:
+            per_column[name.strip()] = value.strip()
+    return every, per_column
+
+
+def _threshold(value: str, option: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidParameterError(f"{option} expects a number; got {value!r}", field=option) from None
+    if number != number:
+        raise InvalidParameterError(f"{option} expects a number; got NaN", field=option)
+    return number
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        return handle.read(len(magic)) == magic
+
+
+def _print_report(report: DriftReport) -> None:
+    rows = [
+        [
+            c.column + ("" if c.role == "feature" else f" ({c.role})"),
+            c.type,
+            c.stattest,
+            f"{c.score:.6g}" + ("" if c.error_bound is None else f" ± {c.error_bound:.2g}"),
+            f"{c.threshold:g}",
+            "[red]yes[/]" if c.drifted else "[green]no[/]",
+        ]
+        for c in report.columns
+    ]
+    print_table("Drift by column", ["column", "type", "test", "score", "threshold", "drifted"], rows)
+    for skipped in report.skipped:
+        console.print(f"[yellow]skipped {skipped.column}: {skipped.reason}[/]")
+    for note in report.notes:
+        console.print(f"note: {note}")
+    verdict = "[red]dataset drift[/]" if report.dataset_drift else "[green]no dataset drift[/]"
+    console.print(
+        f"{verdict}: {report.drifted_columns} of {len(report.columns)} columns drifted "
+        f"(share {report.drift_share:.3f}, threshold {report.drift_share_threshold:g})"
+    )
+
+
+def drift_command(
+    reference: Annotated[Path, typer.Argument(help="Reference data: CSV, Parquet, or a saved profile.")],
+    current: Annotated[Path, typer.Argument(help="Current data: CSV or Parquet.")],
+    columns: Annotated[
+        list[str] | None, typer.Option("--columns", help="Columns to compare (repeat or comma-separate).")
+    ] = None,
+    stattest: Annotated[
+        list[str] | None,
+        typer.Option("--stattest", help="Test by Evidently name: NAME for all columns or COLUMN=NAME."),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None, typer.Option("--threshold", help="Drift threshold: VALUE or COLUMN=VALUE.")
+    ] = None,
+    column_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Override a type: COLUMN=numerical|categorical.")
+    ] = None,
+    drift_share: Annotated[
+        float, typer.Option("--drift-share", help="Share of drifted columns that means dataset drift.")
+    ] = 0.5,
+    target: Annotated[str | None, typer.Option(help="Target column (target drift).")] = None,
+    prediction: Annotated[str | None, typer.Option(help="Prediction column (prediction drift).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
+    ] = None,
+    save_profile: Annotated[
+        Path | None, typer.Option("--save-profile", help="Also save the reference profile to this file.")
+    ] = None,
+) -> None:
+    """Compare CURRENT with REFERENCE column by column, with Evidently's tests and thresholds."""
+    from shipyard.monitoring.drift import compute_drift
+    from shipyard.monitoring.profile import MAGIC, ReferenceProfile, profile_frame
+
+    names = [name.strip() for item in columns or [] for name in item.split(",") if name.strip()] or None
+    every_test, per_test = parse_assignments(stattest, "--stattest")
+    every_limit, per_limit = parse_assignments(threshold, "--threshold")
+    _, types = parse_assignments(column_type, "--type")
+    for name, value in types.items():
+        if value not in ("numerical", "categorical"):
+            raise InvalidParameterError(
+                f"--type {name}={value}: expected numerical or categorical", field="--type"
+            )
+    if _starts_with(reference, MAGIC):
+        profile = ReferenceProfile.from_bytes(reference.read_bytes())
+    else:
+        frame = read_table(reference)
+        if len(frame) == 0:
+            raise InvalidParameterError(f"the reference data {reference} has no rows", field="reference")
+        profile = ReferenceProfile.from_frame(frame, columns=names)
+        del frame
+    window = read_table(current)
+    if len(window) == 0:
+        raise InvalidParameterError(f"the current data {current} has no rows", field="current")
+    current_data: pd.DataFrame | dict = window
+    if html is not None:
+        wanted = [str(c) for c in window.columns if names is None or str(c) in names]
+        current_data = profile_frame(window, columns=wanted)
+    report = compute_drift(
+        profile,
+        current_data,
+        columns=names,
+        stattest=every_test,
+        stattests=per_test,
+        threshold=None if every_limit is None else _threshold(every_limit, "--threshold"),
+        thresholds={k: _threshold(v, "--threshold") for k, v in per_limit.items()},
+        column_types=types,
+        drift_share=drift_share,
+        target=target,
+        prediction=prediction,
+    )
+    if save_profile is not None:
+        save_profile.write_bytes(profile.to_bytes())
+    if html is not None:
+        from shipyard.monitoring.report import render_html
+
+        assert isinstance(current_data, dict)
+        html.write_text(render_html(report, profile.columns, current_data), encoding="utf-8")
+    if json:
+        print_json(report.to_dict())
+    else:
+        _print_report(report)
+        if html is not None:
+            error_console.print(f"HTML report written to {html}")
