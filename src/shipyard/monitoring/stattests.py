@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import operator
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Scorer = Callable[[ColumnProfile, ColumnProfile, str], float]
+_WARNINGS_LOCK = threading.Lock()
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
 
 
@@ -116,8 +118,10 @@ def anderson_test(reference: np.ndarray, current: np.ndarray) -> float:
     """
     from scipy import stats
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SciPy warns when it caps the p-value, as Evidently's result is
+    # SciPy warns when it caps the p-value (Evidently's result is capped too). Warning filters are
+    # process-global, so the lock keeps parallel column workers from restoring them under each other.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         return float(stats.anderson_ksamp([reference, current]).significance_level)
 
 
