@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from shipyard.monitoring.drift import DriftReport
 
-__all__ = ["drift_command", "parse_assignments", "read_table"]
+__all__ = ["check_mixed_text", "drift_command", "parse_assignments", "read_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         if _starts_with(path, PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
     except pd.errors.EmptyDataError:
         raise InvalidParameterError(f"cannot read {path}: the file is empty", field=str(path)) from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -48,6 +48,32 @@ def read_table(path: Path) -> pd.DataFrame:
         if type(exc).__module__.startswith("pyarrow"):
             raise InvalidParameterError(f"cannot read {path} as Parquet: {exc}", field=str(path)) from None
         raise
+    check_mixed_text(frame, path)
+    return frame
+
+
+def check_mixed_text(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a text column that is mostly numbers: a CSV number column with stray text in it.
+
+    pandas reads such a column as strings, which would silently turn a numerical test into a
+    categorical one; at least half numbers and at least one non-number counts as mixed.
+    """
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            continue
+        present = column.dropna()
+        numbers = pd.to_numeric(present, errors="coerce")
+        parsed = int(numbers.notna().sum())
+        if 0 < len(present) - parsed and parsed * 2 >= len(present):
+            example = present[numbers.isna()].iloc[0]
+            raise InvalidParameterError(
+                f"column {name!r} in {path} mixes numbers and text ({parsed} of {len(present)} values are "
+                f"numbers, e.g. not {example!r}); expected one type per column: fix or drop those values",
+                field=str(name),
+            )
 
 
 def parse_assignments(items: list[str] | None, option: str) -> tuple[str | None, dict[str, str]]:

@@ -228,7 +228,10 @@ def score_column(
     if reason is not None:
         return SkippedColumn(reference.name, reason)
     if stattest is None:
-        test = choose_stattest(reference, current, column_type)
+        try:
+            test = choose_stattest(reference, current, column_type)
+        except InvalidParameterError as exc:
+            return SkippedColumn(reference.name, exc.message)
     else:
         test = get_stattest(stattest)
         if column_type not in test.column_types:

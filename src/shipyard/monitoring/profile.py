@@ -208,6 +208,10 @@ def profile_column(series: pd.Series, *, name: str | None = None) -> ColumnProfi
 def profile_frame(frame: pd.DataFrame, *, columns: list[str] | None = None) -> dict[str, ColumnProfile]:
     """Profile the named (default: all) columns of a data frame, in their order."""
     names = list(frame.columns) if columns is None else columns
+    absent = [name for name in names if name not in frame.columns]
+    if absent:
+        listed = ", ".join(repr(name) for name in absent)
+        raise InvalidParameterError(f"unknown columns: {listed} (not in the data)", field="columns")
     return {str(name): profile_column(frame[name], name=str(name)) for name in names}
 
 

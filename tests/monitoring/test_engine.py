@@ -1,0 +1,110 @@
+"""The engine in-process: type inference, profiles, skipped columns, overrides, roles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shipyard.core.errors import IntegrityError, InvalidParameterError
+from shipyard.monitoring.drift import ColumnDrift, SkippedColumn, compute_drift, score_column
+from shipyard.monitoring.profile import ReferenceProfile, infer_column_type, profile_column
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (pd.Series([0.5, 1.0]), "numerical"),
+        (pd.Series(np.arange(10) % 10), "categorical"),
+        (pd.Series(np.arange(11)), "numerical"),
+        (pd.Series([True, False]), "categorical"),
+        (pd.Series(list("aaab")), "categorical"),
+        (pd.Series(list("abcd")), "text"),
+        (pd.Series(list("aab"), dtype="category"), "categorical"),
+        (pd.Series(list("aab"), dtype="string"), "text"),
+        (pd.Series([1, "a"], dtype=object), "unknown"),
+        (pd.Series([None, None], dtype=object), "unknown"),
+        (pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02"])), "datetime"),
+        (pd.Series([1, 2, None], dtype="Int64"), "unknown"),
+        (pd.Series([1, 2], dtype="uint8"), "unknown"),
+    ],
+)
+def test_type_inference_follows_evidently(values: pd.Series, expected: str) -> None:
+    assert infer_column_type(values) == expected
+
+
+def test_mixed_object_column_is_skipped_with_reason() -> None:
+    ref = pd.DataFrame({"m": pd.Series(["a", 1, "b"] * 10, dtype=object), "x": np.arange(30.0)})
+    report = compute_drift(ref, ref, column_types={"m": "categorical"})
+    assert [s.column for s in report.skipped] == ["m"]
+    assert "mixes value types" in report.skipped[0].reason
+
+
+def test_profile_round_trip_is_deterministic_and_checked() -> None:
+    g = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": g.normal(size=100), "c": g.choice(list("xyz"), 100), "b": g.random(100) < 0.5})
+    first, second = ReferenceProfile.from_frame(frame), ReferenceProfile.from_frame(frame)
+    assert first.to_bytes() == second.to_bytes()
+    again = ReferenceProfile.from_bytes(first.to_bytes())
+    assert np.array_equal(again.columns["x"].values, first.columns["x"].values)
+    assert again.columns["b"].keys.tolist() == [False, True]
+    with pytest.raises(IntegrityError):
+        ReferenceProfile.from_bytes(b"not a profile")
+
+
+def test_numeric_category_dtype_and_bool_profiles() -> None:
+    column = profile_column(pd.Series([1, 2, 2, 3], dtype="category"))
+    assert column.is_numeric and column.keys.tolist() == [1.0, 2.0, 3.0]
+    flags = profile_column(pd.Series([True, True, False]))
+    assert flags.counts.tolist() == [1, 2]
+
+
+def test_text_and_datetime_are_skipped() -> None:
+    words = pd.Series([f"w{i}" for i in range(20)])
+    dates = pd.Series(pd.date_range("2024-01-01", periods=20))
+    assert isinstance(score_column(profile_column(words), profile_column(words)), SkippedColumn)
+    assert "datetime" in score_column(profile_column(dates), profile_column(dates)).reason
+
+
+def test_numerical_override_on_strings_is_skipped() -> None:
+    strings = profile_column(pd.Series(list("aabb")))
+    result = score_column(strings, strings, column_type="numerical")
+    assert isinstance(result, SkippedColumn) and "not numeric" in result.reason
+
+
+def test_strings_against_numbers_is_skipped() -> None:
+    result = score_column(profile_column(pd.Series(list("aab"))), profile_column(pd.Series([1, 1, 2])))
+    assert isinstance(result, SkippedColumn) and "strings in one data set" in result.reason
+
+
+def test_target_and_prediction_drift_use_the_same_engine() -> None:
+    g = np.random.default_rng(3)
+    ref = pd.DataFrame({"f": g.normal(size=400), "y": g.integers(0, 2, 400), "p": g.normal(size=400)})
+    cur = pd.DataFrame({"f": g.normal(size=400), "y": g.integers(0, 2, 400), "p": g.normal(0.8, size=400)})
+    report = compute_drift(ref, cur, target="y", prediction="p")
+    by_name = {c.column: c for c in report.columns}
+    assert (by_name["y"].role, by_name["y"].stattest) == ("target", "z")
+    assert (by_name["p"].role, by_name["p"].stattest, by_name["p"].drifted) == ("prediction", "ks", True)
+
+
+def test_dataset_share_boundary() -> None:
+    g = np.random.default_rng(4)
+    ref = pd.DataFrame({"a": g.normal(size=300), "b": g.normal(size=300)})
+    cur = pd.DataFrame({"a": g.normal(2, size=300), "b": g.normal(size=300)})
+    report = compute_drift(ref, cur)
+    assert report.drift_share == 0.5 and report.dataset_drift  # share >= 0.5
+    assert not compute_drift(ref, cur, drift_share=0.51).dataset_drift
+
+
+def test_parallel_and_serial_agree() -> None:
+    g = np.random.default_rng(5)
+    ref = pd.DataFrame(g.normal(size=(3000, 6)), columns=list("abcdef"))
+    cur = pd.DataFrame(g.normal(0.1, size=(3000, 6)), columns=list("abcdef"))
+    assert compute_drift(ref, cur, workers=1) == compute_drift(ref, cur, workers=2)
+
+
+def test_unknown_override_columns_are_refused() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    with pytest.raises(InvalidParameterError, match="stattests names unknown columns: b"):
+        compute_drift(frame, frame, stattests={"b": "ks"})
+    assert isinstance(score_column(profile_column(frame["a"]), profile_column(frame["a"])), ColumnDrift)
