@@ -67,7 +67,7 @@ def check_mixed_text(frame: pd.DataFrame, path: Path) -> None:
         present = column.dropna()
         numbers = pd.to_numeric(present, errors="coerce")
         parsed = int(numbers.notna().sum())
-        if 0 < len(present) - parsed and parsed * 2 >= len(present):
+        if len(present) - parsed > 0 and parsed * 2 >= len(present):
             example = present[numbers.isna()].iloc[0]
             raise InvalidParameterError(
                 f"column {name!r} in {path} mixes numbers and text ({parsed} of {len(present)} values are "
