@@ -128,6 +128,7 @@ CASES: dict[str, Callable[[], Frames]] = {
     "defaults-n1000": lambda: _defaults(2, 1000, 1000),
     "defaults-n1001": lambda: _defaults(3, 1001, 800),
     "defaults-n5000": lambda: _defaults(4, 5000, 3000),
+    "defaults-equal-n2000": lambda: _defaults(14, 2000, 2000),
     "missing-values": lambda: _missing_values(5),
     "edges-n300": lambda: _edge_values(6, 300),
     "edges-n2000": lambda: _edge_values(7, 2000),

@@ -142,7 +142,8 @@ class ColumnProfile:
 
 def _numeric_profile(name: str, series: pd.Series, inferred: ColumnType, dtype: str) -> ColumnProfile:
     raw = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = raw[np.isfinite(raw)]
+    mask = np.isfinite(raw)
+    finite = raw if mask.all() else raw[mask]
     # Population std in the original order, as Evidently's ``np.std(reference)`` (ddof=0) sums it.
     std = float(np.std(finite)) if finite.size else None
     values = np.sort(finite)
