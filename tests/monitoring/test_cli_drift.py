@@ -196,3 +196,14 @@ def test_command_imports_no_server_stack(files) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_sketch_mode_reads_batches_and_states_error(files, capsys, monkeypatch) -> None:
+    code, out, _ = run_cli([*map(str, files), "--json", "--sketch"], capsys, monkeypatch)
+    assert code == 0
+    data = json.loads(out)
+    assert data["mode"] == "sketch" and data["notes"]
+    code, exact, _ = run_cli([*map(str, files), "--json"], capsys, monkeypatch)
+    for approx, truth in zip(data["columns"], json.loads(exact)["columns"], strict=True):
+        assert approx["stattest"] == truth["stattest"] and approx["drifted"] == truth["drifted"]
+        assert abs(approx["score"] - truth["score"]) <= approx["error_bound"] + 1e-12

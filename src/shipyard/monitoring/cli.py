@@ -7,6 +7,8 @@ web stack, so the command starts as fast as its data libraries allow.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,8 +21,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shipyard.monitoring.drift import DriftReport
+    from shipyard.monitoring.profile import ReferenceProfile
 
-__all__ = ["check_mixed_text", "drift_command", "parse_assignments", "read_table"]
+__all__ = ["check_mixed_text", "drift_command", "iter_batches", "parse_assignments", "read_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +139,61 @@ def _print_report(report: DriftReport) -> None:
     )
 
 
+def iter_batches(path: Path, rows: int = 65_536) -> Iterator[pd.DataFrame]:
+    """The file's rows in frames of at most ``rows``, never the whole file at once."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise InvalidParameterError(f"cannot read {path}: no such file", field=str(path))
+    try:
+        if _starts_with(path, PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                yield batch.to_pandas()
+        else:
+            with pd.read_csv(
+                path, chunksize=rows, sep="\t" if path.suffix.lower() == ".tsv" else ","
+            ) as chunks:
+                for chunk in chunks:
+                    check_mixed_text(chunk, path)
+                    yield chunk
+    except pd.errors.EmptyDataError:
+        raise InvalidParameterError(f"cannot read {path}: the file is empty", field=str(path)) from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        if isinstance(exc, InvalidParameterError):
+            raise
+        raise InvalidParameterError(f"cannot read {path}: {exc}", field=str(path)) from None
+
+
+def _sketch_report(
+    profile: ReferenceProfile,
+    current: Path,
+    names: list[str] | None,
+    every_test: str | None,
+    per_test: dict[str, str],
+    every_limit: str | None,
+    per_limit: dict[str, str],
+    types: dict[str, str],
+) -> DriftReport:
+    from shipyard.monitoring.sketch_drift import sketch_drift
+    from shipyard.monitoring.sketches import WindowSketch
+
+    window = WindowSketch()
+    for batch in iter_batches(current):
+        window.update(batch)
+    if not window.columns or all(c.n_rows == 0 for c in window.columns.values()):
+        raise InvalidParameterError(f"the current data {current} has no rows", field="current")
+    columns = names or list(profile.columns)
+    tests = {name: per_test.get(name, every_test) for name in columns if per_test.get(name, every_test)}
+    limits = {n: _threshold(v, "--threshold") for n, v in per_limit.items()}
+    if every_limit is not None:
+        limits = {name: limits.get(name, _threshold(every_limit, "--threshold")) for name in columns}
+    return sketch_drift(
+        profile, window, columns=columns, stattests=tests, thresholds=limits, column_types=types
+    )
+
+
 def drift_command(
     reference: Annotated[Path, typer.Argument(help="Reference data: CSV, Parquet, or a saved profile.")],
     current: Annotated[Path, typer.Argument(help="Current data: CSV or Parquet.")],
@@ -161,6 +219,12 @@ def drift_command(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
     ] = None,
+    sketch: Annotated[
+        bool,
+        typer.Option(
+            "--sketch", help="Read CURRENT in batches into mergeable sketches (windows too big for memory)."
+        ),
+    ] = False,
     save_profile: Annotated[
         Path | None, typer.Option("--save-profile", help="Also save the reference profile to this file.")
     ] = None,
@@ -186,6 +250,13 @@ def drift_command(
             raise InvalidParameterError(f"the reference data {reference} has no rows", field="reference")
         profile = ReferenceProfile.from_frame(frame, columns=names)
         del frame
+    if sketch:
+        if html is not None:
+            raise InvalidParameterError("--html needs the exact mode; drop --sketch", field="--html")
+        report = _sketch_report(profile, current, names, every_test, per_test, every_limit, per_limit, types)
+        report = replace(report, drift_share_threshold=drift_share)
+        print_json(report.to_dict()) if json else _print_report(report)
+        return
     window = read_table(current)
     if len(window) == 0:
         raise InvalidParameterError(f"the current data {current} has no rows", field="current")

@@ -7,7 +7,8 @@ frequency sketch of capacity > 20 answers exactly. Scores:
 * ``wasserstein``, ``ks``, ``ed`` from the weighted CDFs of the quantile sketches; ``error_bound`` is
   rigorous: with ``ε = ε_ref + ε_cur`` (each sketch's CDF bound), W1 moves by at most ``ε·(max - min)``
   (then normed), the KS statistic D by ``ε`` (the p-value bound is ``p(D ∓ ε)``; p uses SciPy's
-  asymptotic Kolmogorov distribution, which ``ks_2samp`` itself uses above 10 000 rows), ``ed`` by
+  asymptotic Kolmogorov distribution, which ``ks_2samp`` itself uses above 10 000 rows; below that the
+  bound does not cover the gap to the exact p-value), ``ed`` by
   ``sqrt(2·ε·(max - min))``.
 * count tests (``chisquare``, ``z``, ``jensenshannon``/``psi``/``kl_div``/``hellinger`` on values) are
   exact (``error_bound = 0``) while both frequency sketches are; otherwise the column is skipped.
@@ -98,7 +99,8 @@ def _score(ref: ColumnSketch, cur: ColumnSketch, name: str, column_type: str) ->
     if name in COUNT_TESTS and (column_type == "categorical" or ref.n_unique <= 20):
         if not (ref.frequencies.exact and cur.frequencies.exact):
             raise InvalidParameterError(
-                f"more than {ref.frequencies.k} distinct values: the category counts would be approximate; "
+                f"more than {min(ref.frequencies.k, cur.frequencies.k)} distinct values: the category counts "
+                "would be approximate; "
                 "use an exact window or a larger sketch"
             )
         return STATTESTS[name].score(_as_profile(ref), _as_profile(cur), column_type), 0.0
@@ -149,6 +151,12 @@ def _column(
     problem = ref.problem or cur.problem
     if problem:
         return SkippedColumn(ref.name, problem)
+    if column_type is None and cur.quantiles is None and not cur.frequencies.exact:
+        return SkippedColumn(
+            ref.name,
+            f"more than {cur.frequencies.k} distinct values: sketch mode cannot tell text from categories "
+            "here; use the exact mode",
+        )
     column_type = column_type or cur.inferred_type()
     if column_type not in ("numerical", "categorical"):
         return SkippedColumn(ref.name, f"{column_type} column: not drift-tested (as in exact mode)")
