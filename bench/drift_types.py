@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 
 from shipyard.monitoring.drift import compute_drift
-from shipyard.monitoring.drift_types import DRIFT_TYPES, classify_windows
+from shipyard.monitoring.drift_types import ALL_DRIFT_TYPES, classify_windows
 from shipyard.monitoring.profile import ReferenceProfile
 from shipyard.testing.drift_streams import StreamSpec, make_stream
 
@@ -52,18 +52,18 @@ def main() -> None:
         if time.perf_counter() - started > args.seconds:
             print(f"time limit reached after {index} streams per type")
             break
-        for kind in DRIFT_TYPES:
-            spec = random_spec(kind, 10_000 + index * len(DRIFT_TYPES) + DRIFT_TYPES.index(kind), rng)
+        for kind in ALL_DRIFT_TYPES:
+            spec = random_spec(kind, 10_000 + index * len(ALL_DRIFT_TYPES) + ALL_DRIFT_TYPES.index(kind), rng)
             reference, windows = make_stream(spec)
             profile = ReferenceProfile.from_frame(reference)
             predicted = classify_windows([compute_drift(profile, window) for window in windows]).overall
             confusion[(kind, predicted)] += 1
-    header = "| true \\ predicted | " + " | ".join(DRIFT_TYPES) + " | accuracy |"
+    header = "| true \\ predicted | " + " | ".join(ALL_DRIFT_TYPES) + " | accuracy |"
     print(header)
-    print("|" + "---|" * (len(DRIFT_TYPES) + 2))
+    print("|" + "---|" * (len(ALL_DRIFT_TYPES) + 2))
     correct = total = 0
-    for kind in DRIFT_TYPES:
-        row = [confusion[(kind, p)] for p in DRIFT_TYPES]
+    for kind in ALL_DRIFT_TYPES:
+        row = [confusion[(kind, p)] for p in ALL_DRIFT_TYPES]
         n = sum(row)
         correct += confusion[(kind, kind)]
         total += n

@@ -6,12 +6,12 @@ import pytest
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.monitoring.drift import compute_drift
-from shipyard.monitoring.drift_types import DRIFT_TYPES, classify_drift_type, classify_windows
+from shipyard.monitoring.drift_types import ALL_DRIFT_TYPES, classify_drift_type, classify_windows
 from shipyard.monitoring.profile import ReferenceProfile
 from shipyard.testing.drift_streams import StreamSpec, make_stream
 
 
-@pytest.mark.parametrize("kind", DRIFT_TYPES)
+@pytest.mark.parametrize("kind", ALL_DRIFT_TYPES)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_synthetic_streams_are_classified(kind: str, seed: int) -> None:
     reference, windows = make_stream(StreamSpec(kind, seed))

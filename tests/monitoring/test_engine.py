@@ -108,3 +108,14 @@ def test_unknown_override_columns_are_refused() -> None:
     with pytest.raises(InvalidParameterError, match="stattests names unknown columns: b"):
         compute_drift(frame, frame, stattests={"b": "ks"})
     assert isinstance(score_column(profile_column(frame["a"]), profile_column(frame["a"])), ColumnDrift)
+
+
+def test_object_columns_of_booleans_and_nan_scores() -> None:
+    flags = pd.Series([True, False, None, True] * 10, dtype=object)
+    profile = profile_column(flags)
+    assert profile.inferred_type == "unknown" and profile.keys.tolist() == [False, True]
+    result = score_column(profile, profile, column_type="categorical")
+    assert isinstance(result, ColumnDrift) and result.stattest == "z"
+    single = profile_column(pd.Series(["a"] * 10))
+    nan = score_column(single, single, stattest="chisquare")
+    assert isinstance(nan, SkippedColumn) and "undefined" in nan.reason

@@ -27,6 +27,7 @@ not imitate; set their type to ``categorical`` to compare value frequencies inst
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -245,6 +246,9 @@ def score_column(
         score = test.score(reference, current, column_type)
     except InvalidParameterError as exc:
         return SkippedColumn(reference.name, exc.message)
+    if math.isnan(score):
+        # e.g. chi-square over a single value has no degrees of freedom; Evidently would report NaN.
+        return SkippedColumn(reference.name, f"{test.name} is undefined for this column (score NaN)")
     return ColumnDrift(
         reference.name,
         column_type,

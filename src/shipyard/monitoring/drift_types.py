@@ -44,7 +44,7 @@ from shipyard.monitoring.drift import ColumnDrift, DriftReport
 from shipyard.monitoring.stattests import get_stattest
 
 __all__ = [
-    "DRIFT_TYPES",
+    "ALL_DRIFT_TYPES",
     "ColumnDriftType",
     "DriftTypes",
     "classify_drift_type",
@@ -54,7 +54,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DRIFT_TYPES = ("none", "sudden", "gradual", "incremental", "recurring")
+ALL_DRIFT_TYPES = ("none", "sudden", "gradual", "incremental", "recurring")
 MIN_RUN = 3
 HIGH, LOW = 0.65, 0.35
 

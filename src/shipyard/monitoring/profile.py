@@ -166,15 +166,19 @@ def _categorical_profile(name: str, series: pd.Series, inferred: ColumnType, dty
         kind = pd.api.types.infer_dtype(series.dtype.categories, skipna=True)
     else:
         kind = pd.api.types.infer_dtype(present, skipna=True)
-    if kind not in ("string", "empty"):
+    key_types = {"string": str, "empty": str, "boolean": bool, "integer": np.float64, "floating": np.float64}
+    if kind not in key_types:
         problem = (
             f"column {name!r} mixes value types ({kind}); expected one type per column, "
             "e.g. all strings or all numbers"
+            if kind.startswith("mixed")
+            else f"column {name!r} holds {kind} values, which have no drift test; expected strings or numbers"
         )
         return ColumnProfile(name, dtype, inferred, len(series), 0, problem=problem)
     counted = present.value_counts(sort=False)
     counted = counted[counted > 0]  # a category dtype lists unused categories with count 0
-    keys = np.asarray(counted.index.astype(str), dtype=str)
+    index = counted.index.astype(str) if key_types[kind] is str else counted.index
+    keys = np.asarray(index, dtype=key_types[kind])
     order = np.argsort(keys, kind="stable")
     counts = counted.to_numpy(dtype=np.int64)[order]
     return ColumnProfile(
