@@ -18,7 +18,10 @@ The column type is inferred from the *current* data, as Evidently's ``Report.run
 does (see :mod:`shipyard.monitoring.profile`), unless given. A target or prediction column is numerical
 when it is numeric with more than 5 distinct values, else categorical (Evidently's legacy rule). The data
 set drifts when the share of drifted columns is ≥ ``drift_share`` (default 0.5); columns that cannot be
-tested are reported as skipped, with the reason, and are not counted.
+tested are reported as skipped, with the reason, and are not counted. The count is that of the per-column
+decisions reported, which equal Evidently's per-column ``ValueDrift`` results; Evidently's own
+``DriftedColumnsCount`` re-runs its legacy metric with the legacy column typing (any numeric dtype is
+numerical) and can disagree with its per-column results on int, bool and inf-holding columns.
 
 Text columns are skipped: Evidently scores them by training a domain classifier, which this engine does
 not imitate; set their type to ``categorical`` to compare value frequencies instead.
