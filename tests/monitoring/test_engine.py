@@ -119,3 +119,19 @@ def test_object_columns_of_booleans_and_nan_scores() -> None:
     single = profile_column(pd.Series(["a"] * 10))
     nan = score_column(single, single, stattest="chisquare")
     assert isinstance(nan, SkippedColumn) and "undefined" in nan.reason
+
+
+def test_profiles_of_partitions_merge_exactly() -> None:
+    g = np.random.default_rng(8)
+    ref = pd.DataFrame(
+        {"x": g.normal(size=3000), "c": g.choice(list("abcd"), 3000), "i": g.integers(0, 4, 3000)}
+    )
+    cur = pd.DataFrame(
+        {"x": g.normal(0.3, size=2000), "c": g.choice(list("abc"), 2000), "i": g.integers(0, 4, 2000)}
+    )
+    parts = [ReferenceProfile.from_frame(ref.iloc[i : i + 1000]) for i in range(0, 3000, 1000)]
+    merged = parts[0].merge(parts[1]).merge(parts[2])
+    whole = compute_drift(ref, cur)
+    for mine, theirs in zip(compute_drift(merged, cur).columns, whole.columns, strict=True):
+        assert (mine.stattest, mine.drifted) == (theirs.stattest, theirs.drifted)
+        assert mine.score == pytest.approx(theirs.score, rel=1e-12)

@@ -35,6 +35,7 @@ __all__ = [
     "ColumnType",
     "ReferenceProfile",
     "infer_column_type",
+    "merge_column_profiles",
     "profile_column",
     "profile_frame",
 ]
@@ -210,6 +211,48 @@ def profile_column(series: pd.Series, *, name: str | None = None) -> ColumnProfi
     return _categorical_profile(name, series, inferred, dtype)
 
 
+def merge_column_profiles(first: ColumnProfile, second: ColumnProfile) -> ColumnProfile:
+    """One column's profile over two partitions (exact: sorted values merged, counts added).
+
+    The population std is recomputed over the merged values, equal to the one-pass value to rounding.
+
+    >>> import pandas as pd
+    >>> whole = merge_column_profiles(profile_column(pd.Series([3.0, 1.0])), profile_column(pd.Series([2.0])))
+    >>> whole.values.tolist(), whole.n, round(whole.std, 6)
+    ([1.0, 2.0, 3.0], 3, 0.816497)
+    """
+    problem = first.problem or second.problem
+    if problem is None and first.is_numeric != second.is_numeric:
+        problem = f"column {first.name!r} is numeric in one partition and not in the other"
+    if problem is not None:
+        return ColumnProfile(first.name, first.dtype, first.inferred_type, first.n_rows + second.n_rows, 0,
+                             problem=problem)  # fmt: skip
+    keys = counts = values = None
+    std = None
+    if first.values is not None and second.values is not None:
+        values = np.sort(np.concatenate((first.values, second.values)))
+        std = float(np.std(values)) if values.size else None
+    if first.stored_keys is not None or values is None:
+        from shipyard.monitoring.stattests import aligned_counts
+
+        keys, first_counts, second_counts = aligned_counts(first, second)
+        counts = first_counts + second_counts
+        keep = counts > 0
+        keys, counts = keys[keep], counts[keep]
+    return ColumnProfile(
+        first.name,
+        first.dtype,
+        first.inferred_type,
+        first.n_rows + second.n_rows,
+        first.n + second.n,
+        values,
+        std,
+        first.is_integer and second.is_integer,
+        keys,
+        counts,
+    )
+
+
 def profile_frame(frame: pd.DataFrame, *, columns: list[str] | None = None) -> dict[str, ColumnProfile]:
     """Profile the named (default: all) columns of a data frame, in their order."""
     names = list(frame.columns) if columns is None else columns
@@ -305,6 +348,20 @@ class ReferenceProfile:
                 item["problem"],
             )
         return cls(columns)
+
+    def merge(self, other: ReferenceProfile) -> ReferenceProfile:
+        """The profile of both partitions' rows together (same columns required)."""
+        if list(self.columns) != list(other.columns):
+            raise InvalidParameterError(
+                f"profiles hold different columns: {list(self.columns)} vs {list(other.columns)}",
+                field="columns",
+            )
+        return ReferenceProfile(
+            {
+                name: merge_column_profiles(column, other.columns[name])
+                for name, column in self.columns.items()
+            }
+        )
 
     @property
     def digest(self) -> str:
