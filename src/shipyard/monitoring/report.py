@@ -84,9 +84,20 @@ def distribution_svg(reference: ColumnProfile, current: ColumnProfile, column_ty
                 f'fill="{color}" fill-opacity="{opacity}"><title>{html.escape(label)}: '
                 f"{'reference' if j == 0 else 'current'} {float(shares[i]):.2%}</title></rect>"
             )
-    first, last = html.escape(labels[0].split(" to ")[0]), html.escape(labels[-1].split(" to ")[-1])
-    parts.append(f'<text x="{PAD}" y="{HEIGHT - 10}" font-size="11">{first}</text>')
-    parts.append(f'<text x="{WIDTH - PAD}" y="{HEIGHT - 10}" font-size="11" text-anchor="end">{last}</text>')
+    if numeric:
+        first, last = html.escape(labels[0].split(" to ")[0]), html.escape(labels[-1].split(" to ")[-1])
+        parts.append(f'<text x="{PAD}" y="{HEIGHT - 10}" font-size="11">{first}</text>')
+        parts.append(
+            f'<text x="{WIDTH - PAD}" y="{HEIGHT - 10}" font-size="11" text-anchor="end">{last}</text>'
+        )
+    else:
+        for i, label in enumerate(labels):
+            short = label if len(label) <= 12 else label[:11] + "…"
+            x = PAD + (i + 0.5) * slot
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - 12}" font-size="10" text-anchor="middle">'
+                f"{html.escape(short)}</text>"
+            )
     parts.append(f'<text x="{PAD}" y="{PAD - 10}" font-size="11">max share {top:.1%}</text>')
     parts.append("</svg>")
     return "".join(parts)
