@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,28 +31,42 @@ logger = logging.getLogger(__name__)
 PARQUET_MAGIC = b"PAR1"
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file (by suffix, else by content) or fail with one clear message."""
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn every way a file can fail to read into one clear message naming the file."""
     import pandas as pd
 
     if not path.is_file():
         raise InvalidParameterError(f"cannot read {path}: no such file", field=str(path))
     try:
-        if _starts_with(path, PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        yield
+    except InvalidParameterError:
+        raise
     except pd.errors.EmptyDataError:
         raise InvalidParameterError(f"cannot read {path}: the file is empty", field=str(path)) from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (OSError, ValueError, TypeError, pd.errors.ParserError) as exc:  # pyarrow's errors subclass these
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidParameterError(
             f"cannot read {path} as CSV or Parquet: {message}", field=str(path)
         ) from None
-    except Exception as exc:  # pyarrow raises its own ArrowInvalid/ArrowException family
-        if type(exc).__module__.startswith("pyarrow"):
-            raise InvalidParameterError(f"cannot read {path} as Parquet: {exc}", field=str(path)) from None
-        raise
-    check_mixed_text(frame, path)
+
+
+def _is_parquet(path: Path) -> bool:
+    return _starts_with(path, PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq")
+
+
+def _separator(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file (by content or suffix) or fail with one clear message."""
+    import pandas as pd
+
+    with _reading(path):
+        frame = pd.read_parquet(path) if _is_parquet(path) else pd.read_csv(path, sep=_separator(path))
+    if not _is_parquet(path):
+        check_mixed_text(frame, path)
     return frame
 
 
@@ -143,27 +158,17 @@ def iter_batches(path: Path, rows: int = 65_536) -> Iterator[pd.DataFrame]:
     """The file's rows in frames of at most ``rows``, never the whole file at once."""
     import pandas as pd
 
-    if not path.is_file():
-        raise InvalidParameterError(f"cannot read {path}: no such file", field=str(path))
-    try:
-        if _starts_with(path, PARQUET_MAGIC) or path.suffix.lower() in (".parquet", ".pq"):
+    with _reading(path):
+        if _is_parquet(path):
             import pyarrow.parquet as pq
 
             for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
                 yield batch.to_pandas()
         else:
-            with pd.read_csv(
-                path, chunksize=rows, sep="\t" if path.suffix.lower() == ".tsv" else ","
-            ) as chunks:
+            with pd.read_csv(path, chunksize=rows, sep=_separator(path)) as chunks:
                 for chunk in chunks:
                     check_mixed_text(chunk, path)
                     yield chunk
-    except pd.errors.EmptyDataError:
-        raise InvalidParameterError(f"cannot read {path}: the file is empty", field=str(path)) from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        if isinstance(exc, InvalidParameterError):
-            raise
-        raise InvalidParameterError(f"cannot read {path}: {exc}", field=str(path)) from None
 
 
 def _sketch_report(

@@ -50,6 +50,7 @@ __all__ = [
     "SkippedColumn",
     "choose_stattest",
     "compute_drift",
+    "default_stattest",
     "score_column",
 ]
 
@@ -149,8 +150,26 @@ def _n_values(reference: ColumnProfile, current: ColumnProfile) -> int:
     return len(aligned_counts(reference, current)[0])
 
 
+def default_stattest(n_reference: int, n_values: int, column_type: str) -> StatTest:
+    """Evidently's default test from the reference row count, the distinct values of both samples
+    together (exact up to 6 is enough) and the column type (table in the module docstring).
+
+    >>> default_stattest(1000, 6, "numerical").name, default_stattest(1001, 6, "numerical").name
+    ('ks', 'wasserstein')
+    >>> default_stattest(1000, 3, "categorical").name, default_stattest(1001, 3, "categorical").name
+    ('chisquare', 'jensenshannon')
+    """
+    if n_reference <= 1000:
+        if column_type == "numerical" and n_values > 5:
+            return get_stattest("ks")
+        return get_stattest("chisquare" if n_values > 2 else "z")
+    if column_type == "numerical" and n_values > 5:
+        return get_stattest("wasserstein")
+    return get_stattest("jensenshannon")
+
+
 def choose_stattest(reference: ColumnProfile, current: ColumnProfile, column_type: str) -> StatTest:
-    """Evidently's default test for this pair of columns (table in the module docstring).
+    """Evidently's default test for this pair of columns.
 
     >>> import numpy as np, pandas as pd
     >>> from shipyard.monitoring.profile import profile_column
@@ -160,14 +179,7 @@ def choose_stattest(reference: ColumnProfile, current: ColumnProfile, column_typ
     >>> choose_stattest(small, small, "numerical").name, choose_stattest(big, big, "numerical").name
     ('ks', 'wasserstein')
     """
-    n_values = _n_values(reference, current)
-    if reference.n <= 1000:
-        if column_type == "numerical" and n_values > 5:
-            return get_stattest("ks")
-        return get_stattest("chisquare" if n_values > 2 else "z")
-    if column_type == "numerical" and n_values > 5:
-        return get_stattest("wasserstein")
-    return get_stattest("jensenshannon")
+    return default_stattest(reference.n, _n_values(reference, current), column_type)
 
 
 def _role_type(profile: ColumnProfile) -> str:

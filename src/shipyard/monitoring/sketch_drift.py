@@ -26,11 +26,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from shipyard.core.errors import InvalidParameterError
-from shipyard.monitoring.drift import ColumnDrift, DriftReport, SkippedColumn
+from shipyard.monitoring.drift import ColumnDrift, DriftReport, SkippedColumn, default_stattest
 from shipyard.monitoring.profile import ColumnProfile, ReferenceProfile
 from shipyard.monitoring.sketches import ColumnSketch, WindowSketch
 from shipyard.monitoring.stattests import (
     STATTESTS,
+    fill_zero_shares,
     get_stattest,
     jensenshannon,
     kl_div,
@@ -81,10 +82,7 @@ def _binned(ref: ColumnSketch, cur: ColumnSketch, name: str) -> float:
         shares.append(np.diff(cumulative[cuts]) / sketch.n)
     if name == "jensenshannon":
         return jensenshannon(*shares)
-    filled = []
-    for part in shares:
-        smallest = part[part != 0].min()
-        filled.append(np.where(part == 0, smallest / 10**6 if smallest <= 0.0001 else 0.0001, part))
+    filled = [fill_zero_shares(part) for part in shares]
     return psi(*filled) if name == "psi" else kl_div(*filled)
 
 
@@ -134,11 +132,7 @@ def _choose(ref: ColumnSketch, cur: ColumnSketch, column_type: str) -> str:
         n_values = max(ref.n_unique, cur.n_unique)
     else:
         n_values = np.union1d(ref.frequencies.keys, cur.frequencies.keys).size
-    if ref.n <= 1000:
-        if column_type == "numerical" and n_values > 5:
-            return "ks"
-        return "chisquare" if n_values > 2 else "z"
-    return "wasserstein" if column_type == "numerical" and n_values > 5 else "jensenshannon"
+    return default_stattest(ref.n, n_values, column_type).name
 
 
 def _column(

@@ -174,17 +174,18 @@ class ColumnSketch:
     quantiles: QuantileSketch | None = None
     frequencies: FrequencySketch = field(default_factory=FrequencySketch)
     problem: str | None = None
+    kind: str = ""  # NumPy dtype kind of the first batch: batches may move between int and float
 
     def update(self, series: pd.Series, *, k: int = 4096) -> None:
         import pandas as pd
 
         self.n_rows += len(series)
         self.dtype = self.dtype or series.dtype.name
+        self.kind = self.kind or series.dtype.kind
         if self.problem:
             return
-        if series.dtype.name != self.dtype and not (
-            series.dtype.kind in "iuf" and np.dtype(self.dtype).kind in "iuf"
-        ):
+        numbers = "iuf"
+        if series.dtype.name != self.dtype and not (series.dtype.kind in numbers and self.kind in numbers):
             self.problem = f"dtype changed between batches ({self.dtype} then {series.dtype.name})"
             return
         if pd.api.types.is_numeric_dtype(series.dtype) and series.dtype.kind != "b":
@@ -232,6 +233,7 @@ class ColumnSketch:
     def merge(self, other: ColumnSketch) -> ColumnSketch:
         merged = ColumnSketch(self.name, self.dtype or other.dtype, self.n_rows + other.n_rows)
         merged.problem = self.problem or other.problem
+        merged.kind = self.kind or other.kind
         merged.integer = self.integer and other.integer
         numeric = [s for s in (self, other) if s.quantiles is not None]
         if numeric:

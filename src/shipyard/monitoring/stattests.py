@@ -35,6 +35,7 @@ __all__ = [
     "binned_shares",
     "chisquare_test",
     "energy_distance",
+    "fill_zero_shares",
     "get_stattest",
     "hellinger_distance",
     "jensenshannon",
@@ -281,7 +282,13 @@ def aligned_counts(reference: ColumnProfile, current: ColumnProfile) -> tuple[np
     return keys, ref_counts, cur_counts
 
 
-def _fill_zeros(shares: np.ndarray) -> np.ndarray:
+def fill_zero_shares(shares: np.ndarray) -> np.ndarray:
+    """Evidently's zero filling for PSI and KL: zeros become ``min_nonzero / 1e6`` if that minimum is
+    ``<= 1e-4``, else ``1e-4``.
+
+    >>> fill_zero_shares(np.array([0.0, 0.5, 0.5])).tolist()
+    [0.0001, 0.5, 0.5]
+    """
     smallest = shares[shares != 0].min()
     return np.where(shares == 0, smallest / 10**6 if smallest <= 0.0001 else 0.0001, shares)
 
@@ -304,7 +311,7 @@ def binned_shares(
         _, ref_counts, cur_counts = aligned_counts(reference, current)
     ref_shares, cur_shares = ref_counts / reference.n, cur_counts / current.n
     if fill_zeros:
-        return _fill_zeros(ref_shares), _fill_zeros(cur_shares)
+        return fill_zero_shares(ref_shares), fill_zero_shares(cur_shares)
     return ref_shares, cur_shares
 
 
