@@ -135,3 +135,23 @@ def test_profiles_of_partitions_merge_exactly() -> None:
     for mine, theirs in zip(compute_drift(merged, cur).columns, whole.columns, strict=True):
         assert (mine.stattest, mine.drifted) == (theirs.stattest, theirs.drifted)
         assert mine.score == pytest.approx(theirs.score, rel=1e-12)
+
+
+def test_integer_labels_and_duplicate_names() -> None:
+    g = np.random.default_rng(9)
+    frame = pd.DataFrame(g.normal(size=(200, 2)))
+    assert [c.column for c in compute_drift(frame, frame).columns] == ["0", "1"]
+    twice = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
+    with pytest.raises(InvalidParameterError, match="duplicate column names: 'a'"):
+        compute_drift(twice, twice)
+
+
+def test_sketch_batches_may_move_between_int_and_float() -> None:
+    from shipyard.monitoring.sketches import WindowSketch
+
+    window = WindowSketch.from_frames([pd.DataFrame({"v": [1, 2, 3]}), pd.DataFrame({"v": [1.5, np.nan]})])
+    assert window.columns["v"].problem is None and window.columns["v"].n == 4
+    mixed = WindowSketch.from_frames([pd.DataFrame({"v": [1.0]}), pd.DataFrame({"v": ["a"]})])
+    assert "dtype changed" in mixed.columns["v"].problem
+    strings = WindowSketch.from_frames([pd.DataFrame({"s": pd.Series(["a"], dtype="string")})] * 2)
+    assert strings.columns["s"].problem is None and strings.columns["s"].n == 2

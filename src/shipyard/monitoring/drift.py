@@ -305,6 +305,18 @@ def _check_columns(
     return list(reference)
 
 
+def _labels(frame: pd.DataFrame, side: str) -> dict[str, Any]:
+    """Column names as text, mapped to the frame's own labels; duplicate names are refused."""
+    labels = {str(label): label for label in frame.columns}
+    if len(labels) != len(frame.columns):
+        seen = [str(label) for label in frame.columns]
+        twice = sorted({name for name in seen if seen.count(name) > 1})
+        raise InvalidParameterError(
+            f"the {side} data has duplicate column names: {', '.join(map(repr, twice))}", field="columns"
+        )
+    return labels
+
+
 def compute_drift(
     reference: ReferenceProfile | pd.DataFrame,
     current: pd.DataFrame | Mapping[str, ColumnProfile],
@@ -338,9 +350,11 @@ def compute_drift(
     if not 0 < drift_share <= 1:
         raise InvalidParameterError(f"drift share must be in (0, 1]; got {drift_share}", field="drift_share")
     profile = reference if isinstance(reference, ReferenceProfile) else None
-    ref_names = list(profile.columns) if profile else [str(c) for c in reference.columns]
+    ref_labels = {} if profile else _labels(reference, "reference")
+    ref_names = list(profile.columns) if profile else list(ref_labels)
     given = current if isinstance(current, Mapping) else None
-    cur_names = list(given) if given is not None else [str(c) for c in current.columns]
+    cur_labels = {} if given is not None else _labels(current, "current")
+    cur_names = list(given) if given is not None else list(cur_labels)
     names = _check_columns(ref_names, cur_names, columns)
     if not names:
         raise InvalidParameterError("there are no columns to compare", field="columns")
@@ -371,8 +385,8 @@ def compute_drift(
             roles[name] = role
 
     def run(name: str) -> ColumnDrift | SkippedColumn:
-        ref = profile.columns[name] if profile else profile_column(reference[name], name=name)
-        cur = given[name] if given is not None else profile_column(current[name], name=name)
+        ref = profile.columns[name] if profile else profile_column(reference[ref_labels[name]], name=name)
+        cur = given[name] if given is not None else profile_column(current[cur_labels[name]], name=name)
         return score_column(
             ref,
             cur,
