@@ -17,6 +17,8 @@ from shipyard.core import cli as core_cli
 from shipyard.core.console import console, error_console
 from shipyard.core.errors import ConfigurationError, ShipyardError
 from shipyard.monitoring.cli import drift_command
+from shipyard.registry import cli as registry_cli
+from shipyard.tracking import cli as tracking_cli
 
 __all__ = ["app", "main"]
 
@@ -122,6 +124,8 @@ app.command("audit")(core_cli.audit_command)
 app.command("drift")(drift_command)
 app.add_typer(core_cli.db_app, name="db")
 app.add_typer(core_cli.token_app, name="token")
+app.add_typer(registry_cli.registry_app, name="registry")
+app.add_typer(tracking_cli.runs_app, name="runs")
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ Alembic and the test suite import this; a new stage adds one line here.
 
 from __future__ import annotations
 
-import shipyard.core.tables  # noqa: F401
+import shipyard.core.tables
+import shipyard.registry.tables
+import shipyard.tracking.tables  # noqa: F401
 
 __all__: list[str] = []

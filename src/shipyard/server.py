@@ -17,12 +17,18 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipyard._version import __version__
+from shipyard.compat.mlflow import artifacts as mlflow_artifacts
+from shipyard.compat.mlflow import registry as mlflow_registry
+from shipyard.compat.mlflow import tracking as mlflow_tracking
+from shipyard.compat.mlflow.prefix import AjaxPrefixMiddleware
 from shipyard.core import routes as core_routes
 from shipyard.core.audit import current_request_id
 from shipyard.core.config import Settings, load_settings
 from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
+from shipyard.registry import routes as registry_routes
+from shipyard.tracking import routes as tracking_routes
 
 __all__ = ["create_app"]
 
@@ -39,6 +45,17 @@ _HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+
+
+# On MLflow's paths, statuses follow MLflow's table (mlflow/exceptions.py), which its client relies on.
+MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/api/3.0/mlflow", "/api/2.0/mlflow-artifacts")
+MLFLOW_STATUS = {"RESOURCE_ALREADY_EXISTS": 400, "UNSUPPORTED_MEDIA_TYPE": 400}
+
+
+def _status_for(request: Request, exc: ShipyardError) -> int:
+    if request.url.path.startswith(MLFLOW_PREFIXES):
+        return MLFLOW_STATUS.get(exc.error_code, exc.status_code)
+    return exc.status_code
 
 
 def _error(status: int, error_code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -59,20 +76,21 @@ def _field_of(location: tuple[int | str, ...]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShipyardError)
-    async def _shipyard_error(_: Request, exc: ShipyardError) -> JSONResponse:
+    async def _shipyard_error(request: Request, exc: ShipyardError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.error("%s: %s", exc.error_code, exc.message)
-        return _error(exc.status_code, exc.error_code, exc.message, exc.field)
+        return _error(_status_for(request, exc), exc.error_code, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = exc.errors()
         first = problems[0] if problems else {"loc": ("body",), "msg": "invalid request"}
         field = _field_of(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}"
         if len(problems) > 1:
             message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-        return _error(422, "INVALID_PARAMETER_VALUE", message, field)
+        status = 400 if request.url.path.startswith(MLFLOW_PREFIXES) else 422
+        return _error(status, "INVALID_PARAMETER_VALUE", message, field)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -90,6 +108,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(
             400, "INVALID_PARAMETER_VALUE", f"a value cannot be stored: {str(exc.orig).splitlines()[0]}"
         )
+
+    @app.exception_handler(OverflowError)
+    async def _number_out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+        # A number too large for the database's integers that no edge check caught.
+        logger.warning("number out of range: %s", exc)
+        return _error(400, "INVALID_PARAMETER_VALUE", f"a number is out of range: {exc}")
 
     @app.exception_handler(OperationalError)
     async def _store_down(_: Request, exc: OperationalError) -> JSONResponse:
@@ -127,6 +151,13 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         app.state.platform = platform  # usable before the lifespan runs (in-process test clients)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_json_bytes=MAX_JSON_BODY)
+    app.add_middleware(AjaxPrefixMiddleware)
     app.include_router(core_routes.public_router)
     app.include_router(core_routes.api_router)
+    app.include_router(tracking_routes.router)
+    app.include_router(tracking_routes.files_router)
+    app.include_router(registry_routes.router)
+    app.include_router(mlflow_tracking.router)
+    app.include_router(mlflow_registry.router)
+    app.include_router(mlflow_artifacts.router)
     return app

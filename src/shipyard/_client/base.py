@@ -18,11 +18,13 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.registry.sdk import RegistryMethods
+from shipyard.tracking.sdk import TrackingMethods
 
 __all__ = ["BaseClient"]
 
 
-class BaseClient(abc.ABC):
+class BaseClient(TrackingMethods, RegistryMethods, abc.ABC):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

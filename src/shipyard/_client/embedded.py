@@ -22,11 +22,13 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.registry.sdk import EmbeddedRegistryMethods
+from shipyard.tracking.sdk import EmbeddedTrackingMethods
 
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(BaseClient):
+class EmbeddedClient(EmbeddedTrackingMethods, EmbeddedRegistryMethods, BaseClient):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:

@@ -26,6 +26,8 @@ from shipyard.core.schemas import (
     TokensPublic,
     VersionPublic,
 )
+from shipyard.registry.sdk import RemoteRegistryMethods
+from shipyard.tracking.sdk import RemoteTrackingMethods
 
 __all__ = ["RemoteClient"]
 
@@ -59,7 +61,7 @@ def raise_for_error(response: httpx.Response) -> None:
     raise cls(f"{message} (HTTP {response.status_code} from {response.request.url.path})", field=field)
 
 
-class RemoteClient(BaseClient):
+class RemoteClient(RemoteTrackingMethods, RemoteRegistryMethods, BaseClient):
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 60.0) -> None:
         headers = {"User-Agent": f"shipyard-python/{__version__}"}
         if token:
@@ -140,27 +142,37 @@ class RemoteClient(BaseClient):
 
     def download_blob(self, digest: str, destination: str | Path) -> Path:
         """Stream a blob to ``destination``, checking its SHA-256 here too; nothing is left on a mismatch."""
+        return self._download(f"/api/v1/blobs/{digest}", destination, expected_digest=digest)
+
+    def _download(
+        self,
+        path: str,
+        destination: str | Path,
+        *,
+        params: dict[str, str] | None = None,
+        expected_digest: str | None = None,
+    ) -> Path:
+        """Stream a file to ``destination`` atomically, verified against the digest the server names."""
         destination = Path(destination)
         destination.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".shipyard-")
         hasher = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, self._http.stream("GET", f"/api/v1/blobs/{digest}") as response:
+            with os.fdopen(fd, "wb") as out, self._http.stream("GET", path, params=params) as response:
                 if not response.is_success:
                     response.read()
                     raise_for_error(response)
+                expected = expected_digest or response.headers.get("x-content-sha256")
                 for chunk in response.iter_bytes(1024 * 1024):
                     hasher.update(chunk)
                     out.write(chunk)
-            if hasher.hexdigest() != digest:
+            if expected and hasher.hexdigest() != expected:
                 raise IntegrityError(
-                    f"downloaded bytes hash to {hasher.hexdigest()}, not {digest}", field="digest"
+                    f"downloaded bytes hash to {hasher.hexdigest()}, not {expected}", field="digest"
                 )
             os.replace(tmp, destination)
         except httpx.TransportError as exc:
-            raise errors.StoreUnavailableError(
-                f"download of {digest} broke off: {exc}", field="digest"
-            ) from None
+            raise errors.StoreUnavailableError(f"download of {path} broke off: {exc}", field="path") from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

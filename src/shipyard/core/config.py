@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     max_upload_bytes: int = Field(50 * 1024**3, ge=1, description="Largest artifact accepted in one upload.")
+    protected_aliases: list[str] = Field(
+        default_factory=lambda: ["champion"], description="Aliases whose moves need an approver."
+    )
 
     @field_validator("home", mode="after")
     @classmethod

@@ -145,6 +145,14 @@ class Database:
                 f"database {mask_url(self.url)} is unreachable: {_first_line(exc)}", field="database_url"
             ) from None
 
+    def optimize(self) -> None:
+        """Refresh planner statistics on SQLite (bounded sampling); PostgreSQL's autovacuum does its own."""
+        if self.dialect == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -50,10 +50,12 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        status_sent = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -79,6 +81,19 @@ class RequestContextMiddleware:
                 )
             else:
                 await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answer here rather than in Starlette's outermost handler, so the body keeps the request id.
+            logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if status_sent:
+                raise
+            await self._reject(
+                send_with_id,
+                request_id,
+                500,
+                "INTERNAL_ERROR",
+                "internal error; the server log has details under this request id",
+                "",
+            )
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             logger.info(
@@ -104,7 +119,7 @@ class RequestContextMiddleware:
     @staticmethod
     async def _reject(send: Send, request_id: str, status: int, code: str, message: str, field: str) -> None:
         body = orjson.dumps(
-            {"error_code": code, "message": message, "field": field, "request_id": request_id}
+            {"error_code": code, "message": message, "field": field or None, "request_id": request_id}
         )
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -38,6 +38,7 @@ class Platform:
         try:
             if upgrade_schema:
                 migrate.upgrade(database)
+                database.optimize()
             artifacts = ArtifactStore(
                 settings.artifact_root,
                 storage_options=settings.artifact_storage_options,

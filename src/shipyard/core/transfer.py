@@ -19,10 +19,15 @@ VERIFY_FIRST_LIMIT = 32 * 1024 * 1024
 _ACCEPTED_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 
 
-async def receive_blob(request: Request, store: ArtifactStore, *, max_bytes: int) -> BlobInfo:
-    """Store the raw request body; nothing is kept if the client disconnects or the limit is hit."""
+async def receive_blob(
+    request: Request, store: ArtifactStore, *, max_bytes: int, any_content_type: bool = False
+) -> BlobInfo:
+    """Store the raw request body; nothing is kept if the client disconnects or the limit is hit.
+
+    ``any_content_type`` is for clients (MLflow's) that label raw file bytes with a guessed type.
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _ACCEPTED_TYPES:
+    if not any_content_type and content_type not in _ACCEPTED_TYPES:
         raise UnsupportedMediaTypeError(
             f"send the file's raw bytes as application/octet-stream; got Content-Type {content_type!r}",
             field="Content-Type",

@@ -36,7 +36,8 @@ class RouteInfo:
 
     @property
     def mutating(self) -> bool:
-        return self.method in MUTATING
+        read_only = bool((self.route.openapi_extra or {}).get("x-read-only"))
+        return self.method in MUTATING and not read_only
 
 
 def required_role(route: APIRoute) -> Role | None:
@@ -67,6 +68,15 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
             yield RouteInfo(method, route.path, route)
 
 
+# Path parameters that are not plain ids get a well-formed value that names nothing that exists.
+SAMPLE_VALUES = {"digest": "0" * 64, "artifact_path": f"0/{'0' * 32}/artifacts/file.txt"}
+
+
 def sample_path(path: str) -> str:
     """The route path with every ``{param}`` filled by a value that names nothing that exists."""
-    return re.sub(r"\{[^}]+\}", "0" * 32, path)
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[0]
+        return SAMPLE_VALUES.get(name, "0" * 32)
+
+    return re.sub(r"\{([^}]+)\}", fill, path)

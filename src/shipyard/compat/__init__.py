@@ -1,0 +1,1 @@
+"""Adapters to other tools' wire formats, thin layers over the same services."""

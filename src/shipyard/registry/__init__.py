@@ -1,0 +1,1 @@
+"""Registry: registered models, versions, aliases, approvals, alias history."""

@@ -1,0 +1,631 @@
+"""Runs and what they log: params (immutable), metrics (history + latest), tags, inputs, outputs.
+
+Logging calls write one compact audit row per request (what and how much), not one per point, so
+that every mutation is audited without doubling the volume of telemetry.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from shipyard.core import audit
+from shipyard.core.auth import Principal, Role, require_role
+from shipyard.core.errors import InvalidParameterError, NotFoundError
+from shipyard.core.validation import check_text
+from shipyard.tracking._common import (
+    MAX_BATCH_METRICS,
+    MAX_BATCH_PARAMS,
+    MAX_BATCH_TAGS,
+    MAX_BATCH_TOTAL,
+    check_key,
+    check_run_id,
+    new_run_id,
+    now_ms,
+    param_value,
+    stored_float,
+    tag_value,
+    to_int,
+)
+from shipyard.tracking.experiments import decode_offset, encode_offset, get_experiment
+from shipyard.tracking.tables import (
+    Dataset,
+    LatestMetric,
+    Metric,
+    Param,
+    Run,
+    RunInput,
+    RunOutput,
+    RunTag,
+)
+
+__all__ = [
+    "MLFLOW_LIMITS",
+    "NATIVE_LIMITS",
+    "BatchLimits",
+    "MetricBatch",
+    "MetricPoint",
+    "RunRecord",
+    "create_run",
+    "delete_run",
+    "delete_tag",
+    "get_metric_history",
+    "get_run",
+    "load_records",
+    "log_batch",
+    "log_inputs",
+    "log_outputs",
+    "restore_run",
+    "set_tag",
+    "update_run",
+]
+
+logger = logging.getLogger(__name__)
+
+RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+RUN_NAME_TAG = "mlflow.runName"
+MAX_HISTORY_PAGE = 25_000
+_ADJECTIVES = (
+    "amber",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "eager",
+    "gentle",
+    "keen",
+    "lucid",
+    "merry",
+    "nimble",
+    "quiet",
+    "rapid",
+    "steady",
+    "sunny",
+    "vivid",
+    "wise",
+    "zesty",
+)
+_NOUNS = (
+    "anchor",
+    "brig",
+    "buoy",
+    "cutter",
+    "dinghy",
+    "ferry",
+    "galley",
+    "harbor",
+    "keel",
+    "ketch",
+    "mast",
+    "pier",
+    "rudder",
+    "schooner",
+    "sloop",
+    "tide",
+    "wharf",
+    "yawl",
+)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclass(slots=True)
+class MetricBatch:
+    """Many points as parallel columns: the SDK's buffer, logged without an object per point."""
+
+    keys: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def slice(self, start: int, stop: int) -> MetricBatch:
+        return MetricBatch(
+            self.keys[start:stop],
+            self.values[start:stop],
+            self.steps[start:stop],
+            self.timestamps[start:stop],
+        )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run with everything MLflow's ``Run`` message carries, loaded without N+1 queries."""
+
+    run: Run
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: list[LatestMetric] = field(default_factory=list)
+    inputs: list[tuple[Dataset, list[dict[str, Any]]]] = field(default_factory=list)
+    outputs: list[RunOutput] = field(default_factory=list)
+
+
+def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
+    """Params, tags, latest metrics, inputs and outputs of many runs in five queries."""
+    ids = [run.id for run in runs]
+    if not ids:
+        return []
+    params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+    tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+    metrics: dict[str, list[LatestMetric]] = {run_id: [] for run_id in ids}
+    inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
+    outputs: dict[str, list[RunOutput]] = {run_id: [] for run_id in ids}
+    for param in session.scalars(select(Param).where(Param.run_id.in_(ids))):
+        params[param.run_id][param.key] = param.value
+    for tag in session.scalars(select(RunTag).where(RunTag.run_id.in_(ids))):
+        tags[tag.run_id][tag.key] = tag.value
+    for metric in session.scalars(select(LatestMetric).where(LatestMetric.run_id.in_(ids))):
+        metrics[metric.run_id].append(metric)
+    for run_input, dataset in session.execute(
+        select(RunInput, Dataset)
+        .join(Dataset, Dataset.id == RunInput.dataset_id)
+        .where(RunInput.run_id.in_(ids))
+    ):
+        inputs[run_input.run_id].append((dataset, run_input.tags or []))
+    for output in session.scalars(select(RunOutput).where(RunOutput.run_id.in_(ids))):
+        outputs[output.run_id].append(output)
+    return [
+        RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
+        for run in runs
+    ]
+
+
+def get_run(session: Session, run_id: str) -> Run:
+    run = session.get(Run, check_run_id(run_id))
+    if run is None:
+        raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+    return run
+
+
+def _active_run(session: Session, run_id: str) -> Run:
+    run = get_run(session, run_id)
+    if run.lifecycle_stage != "active":
+        raise InvalidParameterError(
+            f"The run {run_id} must be in the 'active' state. Current state is {run.lifecycle_stage}.",
+            field="run_id",
+        )
+    return run
+
+
+def _random_name() -> str:
+    chooser = random.SystemRandom()
+    return f"{chooser.choice(_ADJECTIVES)}-{chooser.choice(_NOUNS)}-{chooser.randint(100, 999)}"
+
+
+def create_run(
+    session: Session,
+    *,
+    actor: Principal,
+    experiment_id: int | str = 0,
+    run_name: str | None = None,
+    start_time: int | None = None,
+    user_id: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> Run:
+    require_role(actor, Role.EDITOR)
+    experiment = get_experiment(session, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise InvalidParameterError(
+            f"The experiment {experiment.id} must be in the 'active' state. Current state is deleted.",
+            field="experiment_id",
+        )
+    tags = dict(tags or {})
+    name = run_name or tags.get(RUN_NAME_TAG) or _random_name()
+    check_text(name, field="run_name", max_length=250)
+    run_id = new_run_id()
+    run = Run(
+        id=run_id,
+        experiment_id=experiment.id,
+        name=name,
+        user_id=check_text(user_id or actor.name, field="user_id", max_length=256),
+        status="RUNNING",
+        start_time=to_int(start_time, field="start_time", default=now_ms()),
+        artifact_uri=f"mlflow-artifacts:/{experiment.id}/{run_id}/artifacts",
+    )
+    session.add(run)
+    tags[RUN_NAME_TAG] = name
+    session.flush()
+    session.execute(
+        insert(RunTag),
+        [{"run_id": run_id, "key": check_key(k), "value": tag_value(v)} for k, v in tags.items()],
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="run.create",
+        object_type="run",
+        object_id=run_id,
+        after={"experiment_id": experiment.id, "name": name},
+    )
+    return run
+
+
+def update_run(
+    session: Session,
+    *,
+    actor: Principal,
+    run_id: str,
+    status: str | None = None,
+    end_time: int | None = None,
+    run_name: str | None = None,
+) -> Run:
+    require_role(actor, Role.EDITOR)
+    run = _active_run(session, run_id)
+    before = {"status": run.status, "end_time": run.end_time, "name": run.name}
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise InvalidParameterError(
+                f"Invalid value {status!r} for parameter 'status'; expected one of {', '.join(RUN_STATUSES)}",
+                field="status",
+            )
+        run.status = status
+        if status in ("FINISHED", "FAILED", "KILLED"):
+            run.end_time = to_int(end_time, field="end_time", default=now_ms())
+    if end_time is not None and status is None:
+        run.end_time = to_int(end_time, field="end_time")
+    if run_name:
+        run.name = check_text(run_name, field="run_name", max_length=250)
+        _upsert_tags(session, run.id, {RUN_NAME_TAG: run.name})
+    audit.record(
+        session,
+        actor=actor,
+        action="run.update",
+        object_type="run",
+        object_id=run.id,
+        before=before,
+        after={"status": run.status, "end_time": run.end_time, "name": run.name},
+    )
+    return run
+
+
+def _set_stage(session: Session, actor: Principal, run_id: str, stage: str) -> Run:
+    require_role(actor, Role.EDITOR)
+    run = get_run(session, run_id)
+    if run.lifecycle_stage != stage:
+        before = run.lifecycle_stage
+        run.lifecycle_stage = stage
+        run.deleted_time = now_ms() if stage == "deleted" else None
+        audit.record(
+            session,
+            actor=actor,
+            action="run.delete" if stage == "deleted" else "run.restore",
+            object_type="run",
+            object_id=run.id,
+            before={"lifecycle_stage": before},
+            after={"lifecycle_stage": stage},
+        )
+    return run
+
+
+def delete_run(session: Session, *, actor: Principal, run_id: str) -> Run:
+    return _set_stage(session, actor, run_id, "deleted")
+
+
+def restore_run(session: Session, *, actor: Principal, run_id: str) -> Run:
+    return _set_stage(session, actor, run_id, "active")
+
+
+def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
+    existing = {
+        row.key: row
+        for row in session.scalars(select(RunTag).where(RunTag.run_id == run_id, RunTag.key.in_(list(tags))))
+    }
+    for key, value in tags.items():
+        if key in existing:
+            existing[key].value = value
+        else:
+            session.add(RunTag(run_id=run_id, key=key, value=value))
+
+
+def set_tag(session: Session, *, actor: Principal, run_id: str, key: str, value: str) -> None:
+    log_batch(session, actor=actor, run_id=run_id, tags={key: value})
+
+
+def delete_tag(session: Session, *, actor: Principal, run_id: str, key: str) -> None:
+    require_role(actor, Role.EDITOR)
+    run = _active_run(session, run_id)
+    deleted = session.execute(delete(RunTag).where(RunTag.run_id == run.id, RunTag.key == key))
+    if not deleted.rowcount:  # type: ignore[attr-defined]
+        raise NotFoundError(f"No tag with name: {key} in run with id {run_id}", field="key")
+    audit.record(
+        session,
+        actor=actor,
+        action="run.delete_tag",
+        object_type="run",
+        object_id=run.id,
+        before={"key": key},
+    )
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    metrics: int
+    params: int
+    tags: int
+    total: int
+
+
+# MLflow's limits (its client splits batches to fit); Shipyard's SDK sends larger columnar batches.
+MLFLOW_LIMITS = BatchLimits(MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL)
+NATIVE_LIMITS = BatchLimits(50_000, 1_000, 1_000, 52_000)
+
+
+def _check_batch(
+    metrics: Sequence[MetricPoint] | MetricBatch,
+    params: dict[str, str],
+    tags: dict[str, str],
+    limits: BatchLimits,
+) -> None:
+    for name, items, limit in (
+        ("metrics", metrics, limits.metrics),
+        ("params", params, limits.params),
+        ("tags", tags, limits.tags),
+    ):
+        if len(items) > limit:
+            raise InvalidParameterError(
+                f"A batch logging request can contain at most {limit} {name}. Got {len(items)} {name}.",
+                field=name,
+            )
+    total = len(metrics) + len(params) + len(tags)
+    if total > limits.total:
+        raise InvalidParameterError(
+            f"A batch logging request can contain at most {limits.total} metrics, params and tags "
+            f"in total. Got {total}.",
+            field="metrics",
+        )
+
+
+def log_batch(
+    session: Session,
+    *,
+    actor: Principal,
+    run_id: str,
+    metrics: Sequence[MetricPoint] | MetricBatch = (),
+    params: dict[str, Any] | Iterable[tuple[str, Any]] = (),
+    tags: dict[str, Any] | Iterable[tuple[str, Any]] = (),
+    limits: BatchLimits = MLFLOW_LIMITS,
+) -> None:
+    """Log metrics, params and tags in one transaction; all or nothing."""
+    require_role(actor, Role.EDITOR)
+    param_items = list(params.items() if isinstance(params, dict) else params)
+    keys = [key for key, _ in param_items]
+    if len(set(keys)) != len(keys):
+        raise InvalidParameterError("Duplicate parameter keys have been submitted.", field="params")
+    clean_params = {check_key(k): param_value(v) for k, v in param_items}
+    clean_tags = {check_key(k): tag_value(v) for k, v in (tags.items() if isinstance(tags, dict) else tags)}
+    _check_batch(metrics, clean_params, clean_tags, limits)
+    for key in set(metrics.keys) if isinstance(metrics, MetricBatch) else {p.key for p in metrics}:
+        check_key(key)
+    run = _active_run(session, run_id)
+    if clean_params:
+        _log_params(session, run.id, clean_params)
+    if clean_tags:
+        _upsert_tags(session, run.id, clean_tags)
+        if RUN_NAME_TAG in clean_tags:
+            run.name = clean_tags[RUN_NAME_TAG][:250]
+    if metrics:
+        _log_metrics(session, run.id, metrics)
+    audit.record(
+        session,
+        actor=actor,
+        action="run.log",
+        object_type="run",
+        object_id=run.id,
+        after={"metrics": len(metrics), "params": sorted(clean_params)[:20], "tags": sorted(clean_tags)[:20]},
+    )
+
+
+def _log_params(session: Session, run_id: str, params: dict[str, str]) -> None:
+    query = select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(list(params)))
+    existing: dict[str, str] = {key: value for key, value in session.execute(query)}
+    for key, value in params.items():
+        if key in existing and existing[key] != value:
+            raise InvalidParameterError(
+                f"Changing param values is not allowed. Param with key='{key}' was already logged with "
+                f"value='{existing[key]}' for run ID='{run_id}'. Attempted logging new value '{value}'.",
+                field="params",
+            )
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing]
+    if new:
+        session.execute(insert(Param), new)
+
+
+# Column order of the rows below; rows are tuples so that 100,000s of them create no GC work.
+_METRIC_COLUMNS = (
+    "run_id",
+    "key",
+    "value",
+    "is_nan",
+    "timestamp",
+    "step",
+    "model_id",
+    "dataset_name",
+    "dataset_digest",
+)
+MetricRow = tuple[str, str, float, bool, int, int, str | None, str | None, str | None]
+
+
+def _metric_rows(run_id: str, metrics: Sequence[MetricPoint] | MetricBatch) -> list[MetricRow]:
+    if isinstance(metrics, MetricBatch):
+        rows: list[MetricRow] = []
+        for key, raw, step, timestamp in zip(
+            metrics.keys, metrics.values, metrics.steps, metrics.timestamps, strict=True
+        ):
+            value, is_nan = stored_float(raw)
+            rows.append((run_id, key, value, is_nan, timestamp, step, None, None, None))
+        return rows
+    return [
+        (
+            run_id,
+            p.key,
+            *stored_float(p.value),
+            p.timestamp,
+            p.step,
+            p.model_id,
+            p.dataset_name,
+            p.dataset_digest,
+        )
+        for p in metrics
+    ]
+
+
+def _insert_statement(marker: str) -> str:
+    # Built once from the constant column list above; no client value is ever interpolated.
+    columns, markers = ", ".join(_METRIC_COLUMNS), ", ".join([marker] * len(_METRIC_COLUMNS))
+    return f"INSERT INTO metric ({columns}) VALUES ({markers})"  # noqa: S608
+
+
+_INSERT_METRICS = {"qmark": _insert_statement("?"), "other": _insert_statement("%s")}
+
+
+def _insert_metric_rows(session: Session, rows: list[MetricRow]) -> None:
+    """One driver-level executemany: the ORM's per-row bookkeeping would cost more than the insert."""
+    connection = session.connection()
+    statement = _INSERT_METRICS["qmark" if connection.dialect.paramstyle == "qmark" else "other"]
+    connection.exec_driver_sql(statement, rows)  # type: ignore[arg-type]
+
+
+def _log_metrics(session: Session, run_id: str, metrics: Sequence[MetricPoint] | MetricBatch) -> None:
+    rows = _metric_rows(run_id, metrics)
+    newest: dict[str, MetricRow] = {}
+    for row in rows:  # the last point per key: highest step, then timestamp
+        current = newest.get(row[1])
+        if current is None or (row[5], row[4]) >= (current[5], current[4]):
+            newest[row[1]] = row
+    _insert_metric_rows(session, rows)
+    existing = {
+        latest.key: latest
+        for latest in session.scalars(
+            select(LatestMetric).where(LatestMetric.run_id == run_id, LatestMetric.key.in_(list(newest)))
+        )
+    }
+    for key, (_, _, value, is_nan, timestamp, step, *_rest) in newest.items():
+        latest = existing.get(key)
+        if latest is None:
+            session.add(
+                LatestMetric(
+                    run_id=run_id, key=key, value=value, is_nan=is_nan, timestamp=timestamp, step=step
+                )
+            )
+        elif (step, timestamp) >= (latest.step, latest.timestamp):
+            latest.value, latest.is_nan, latest.timestamp, latest.step = value, is_nan, timestamp, step
+
+
+def get_metric_history(
+    session: Session,
+    *,
+    run_id: str,
+    key: str,
+    max_results: int | None = None,
+    page_token: str | None = None,
+) -> tuple[list[tuple[float, bool, int, int]], str | None]:
+    """(value, is_nan, timestamp, step) points by step then timestamp, and the next page token."""
+    run = get_run(session, run_id)
+    check_key(key, field="metric_key")
+    limit = MAX_HISTORY_PAGE if max_results is None else max_results
+    if not 1 <= limit <= MAX_HISTORY_PAGE * 4:
+        raise InvalidParameterError(f"Invalid value {limit} for parameter 'max_results'", field="max_results")
+    offset = decode_offset(page_token)
+    query = (
+        select(Metric.value, Metric.is_nan, Metric.timestamp, Metric.step)
+        .where(Metric.run_id == run.id, Metric.key == key)
+        .order_by(Metric.step, Metric.timestamp, Metric.id)
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    points = [tuple(row) for row in session.execute(query)]
+    token = encode_offset(offset + limit) if len(points) > limit else None
+    return points[:limit], token
+
+
+def log_inputs(
+    session: Session,
+    *,
+    actor: Principal,
+    run_id: str,
+    datasets: Sequence[dict[str, Any]],
+) -> None:
+    """Record the datasets a run used (name, digest, source, schema), deduplicated per experiment."""
+    require_role(actor, Role.EDITOR)
+    run = _active_run(session, run_id)
+    for position, entry in enumerate(datasets):
+        spec = entry.get("dataset") or {}
+        where = f"datasets[{position}].dataset"
+        values = {}
+        for name, limit in (("name", 500), ("digest", 64), ("source_type", 36), ("source", 65535)):
+            value = spec.get(name)
+            if not isinstance(value, str) or not value:
+                raise InvalidParameterError(
+                    f"Missing value for required parameter '{where}.{name}'", field=f"{where}.{name}"
+                )
+            values[name] = check_text(value, field=f"{where}.{name}", max_length=limit)
+        dataset = session.scalar(
+            select(Dataset).where(
+                Dataset.experiment_id == run.experiment_id,
+                Dataset.name == values["name"],
+                Dataset.digest == values["digest"],
+            )
+        )
+        if dataset is None:
+            dataset = Dataset(
+                experiment_id=run.experiment_id,
+                schema=spec.get("schema"),
+                profile=spec.get("profile"),
+                **values,
+            )
+            session.add(dataset)
+            session.flush()
+        tags = [{"key": str(t.get("key")), "value": str(t.get("value"))} for t in entry.get("tags") or []]
+        context = next((t["value"] for t in tags if t["key"] == "mlflow.data.context"), None)
+        if session.get(RunInput, (run.id, dataset.id)) is None:
+            session.add(RunInput(run_id=run.id, dataset_id=dataset.id, tags=tags, context=context))
+    audit.record(
+        session,
+        actor=actor,
+        action="run.log_inputs",
+        object_type="run",
+        object_id=run.id,
+        after={"datasets": [d.get("dataset", {}).get("name") for d in datasets]},
+    )
+
+
+def log_outputs(
+    session: Session, *, actor: Principal, run_id: str, models: Sequence[tuple[str, int]]
+) -> None:
+    """Record the logged models (``m-…`` ids) a run produced, with the step they belong to."""
+    from shipyard.tracking.logged_models import get_logged_model
+
+    require_role(actor, Role.EDITOR)
+    run = _active_run(session, run_id)
+    for model_id, step in models:
+        get_logged_model(session, model_id)
+        existing = session.get(RunOutput, (run.id, model_id))
+        if existing is None:
+            session.add(RunOutput(run_id=run.id, model_id=model_id, step=step))
+        else:
+            existing.step = step
+    audit.record(
+        session,
+        actor=actor,
+        action="run.log_outputs",
+        object_type="run",
+        object_id=run.id,
+        after={"models": [model_id for model_id, _ in models]},
+    )
