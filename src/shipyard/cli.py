@@ -16,6 +16,7 @@ from shipyard._version import __version__
 from shipyard.core import cli as core_cli
 from shipyard.core.console import console, error_console
 from shipyard.core.errors import ConfigurationError, ShipyardError
+from shipyard.monitoring.cli import drift_command
 from shipyard.registry import cli as registry_cli
 from shipyard.tracking import cli as tracking_cli
 from shipyard.usecases import cli as usecases_cli
@@ -121,6 +122,7 @@ def _warn_without_admin(platform: object) -> None:
 
 app.command("config")(core_cli.config_command)
 app.command("audit")(core_cli.audit_command)
+app.command("drift")(drift_command)
 app.add_typer(core_cli.db_app, name="db")
 app.add_typer(core_cli.token_app, name="token")
 app.add_typer(registry_cli.registry_app, name="registry")
