@@ -165,12 +165,20 @@ def cold_table(sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]], folder: Path)
         ours = []
         for _ in range(3):
             start = time.perf_counter()
-            subprocess.run([str(SHIPYARD), "drift", str(ref_path), str(cur_path), "--json"], check=True,
-                           capture_output=True, timeout=300)  # fmt: skip
+            subprocess.run(
+                [str(SHIPYARD), "drift", str(ref_path), str(cur_path), "--json"],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
             ours.append(time.perf_counter() - start)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", EVIDENTLY_SCRIPT, str(ref_path), str(cur_path)], check=True,
-                       capture_output=True, timeout=600)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-c", EVIDENTLY_SCRIPT, str(ref_path), str(cur_path)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         theirs = time.perf_counter() - start
         ours_s = statistics.median(ours)
         rows.append([label, f"{theirs:.2f}", f"{ours_s:.2f}", f"{theirs / ours_s:.1f}x"])
@@ -212,8 +220,11 @@ def memory_table(specs: list[tuple[str, int]]) -> list[list[str]]:
         for tool in ("shipyard", "evidently"):
             done = subprocess.run(
                 [sys.executable, __file__, "--memory-child", tool, label, str(n)],
-                check=True, capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             result[tool] = json.loads(done.stdout.strip().splitlines()[-1])
         data = result["shipyard"]["data_MiB"]
         rows.append(

@@ -151,5 +151,9 @@ def test_published_binned_goldens(method: str) -> None:
     report = compute_drift(ref[names], cur[names], stattest=method)
     for column, expected in zip(report.columns, GOLDEN_BINNED[method], strict=True):
         assert math.isclose(column.score, expected, rel_tol=1e-12)
-    assert st.binned_shares(profile_column(ref["num_same"]), profile_column(cur["num_same"]), "numerical",
-                            fill_zeros=False)[0].size == 15  # fmt: skip
+    assert (
+        st.binned_shares(
+            profile_column(ref["num_same"]), profile_column(cur["num_same"]), "numerical", fill_zeros=False
+        )[0].size
+        == 15
+    )

@@ -225,8 +225,9 @@ def merge_column_profiles(first: ColumnProfile, second: ColumnProfile) -> Column
     if problem is None and first.is_numeric != second.is_numeric:
         problem = f"column {first.name!r} is numeric in one partition and not in the other"
     if problem is not None:
-        return ColumnProfile(first.name, first.dtype, first.inferred_type, first.n_rows + second.n_rows, 0,
-                             problem=problem)  # fmt: skip
+        return ColumnProfile(
+            first.name, first.dtype, first.inferred_type, first.n_rows + second.n_rows, 0, problem=problem
+        )
     keys = counts = values = None
     std = None
     if first.values is not None and second.values is not None:

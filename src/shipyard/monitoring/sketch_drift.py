@@ -60,8 +60,9 @@ def _cdfs(ref: ColumnSketch, cur: ColumnSketch) -> tuple[np.ndarray, np.ndarray,
 
 def _as_profile(sketch: ColumnSketch) -> ColumnProfile:
     keys, counts = sketch.frequencies.keys, sketch.frequencies.counts
-    return ColumnProfile(sketch.name, sketch.dtype, "categorical", sketch.n_rows, sketch.n, None, None,
-                         False, keys, counts)  # fmt: skip
+    return ColumnProfile(
+        sketch.name, sketch.dtype, "categorical", sketch.n_rows, sketch.n, None, None, False, keys, counts
+    )
 
 
 def _binned(ref: ColumnSketch, cur: ColumnSketch, name: str) -> float:
