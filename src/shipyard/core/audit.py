@@ -14,9 +14,10 @@ from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from shipyard.core.database import utcnow
 from shipyard.core.errors import InvalidParameterError
 from shipyard.core.tables import AuditEvent
 from shipyard.core.validation import check_text
@@ -59,19 +60,21 @@ def record(
     object_id: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        actor=actor.name,
-        actor_role=actor.role.value,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id)[:200],
-        before=_compact(before),
-        after=_compact(after),
-        request_id=current_request_id.get(),
+) -> None:
+    """Append one audit row in the caller's transaction (a Core INSERT: every mutation pays for it)."""
+    session.execute(
+        insert(AuditEvent).values(
+            occurred_at=utcnow(),
+            actor=actor.name,
+            actor_role=actor.role.value,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id)[:200],
+            before=_compact(before),
+            after=_compact(after),
+            request_id=current_request_id.get(),
+        )
     )
-    session.add(event)
-    return event
 
 
 @dataclass(frozen=True)

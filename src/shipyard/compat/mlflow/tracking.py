@@ -146,6 +146,7 @@ def delete_experiment_tag(params: Params, platform: PlatformDep, actor: EditorDe
 @router.post("/runs/create", summary="MLflow: create a run")
 def create_run(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
+        tags = key_values(params, "tags")
         run = runs.create_run(
             session,
             actor=actor,
@@ -153,9 +154,9 @@ def create_run(params: Params, platform: PlatformDep, actor: EditorDep) -> Respo
             run_name=optional(params, "run_name"),
             start_time=_int(params, "start_time"),
             user_id=optional(params, "user_id"),
-            tags=key_values(params, "tags"),
+            tags=tags,
         )
-        return json_response({"run": run_json(runs.load_records(session, [run])[0])})
+        return json_response({"run": run_json(runs.new_run_record(run, tags))})
 
 
 @router.get("/runs/get", summary="MLflow: get a run")
