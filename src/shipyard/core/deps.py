@@ -6,6 +6,7 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.core import auth
 from shipyard.core.auth import ANONYMOUS, Principal, Role
@@ -24,14 +25,16 @@ __all__ = [
 ]
 
 
-def get_platform(request: Request) -> Platform:
+# Dependencies are ``async`` on purpose: FastAPI runs a sync dependency in the threadpool, and three
+# thread hops per request cost more than the work they do. Only the token lookup touches the database.
+async def get_platform(request: Request) -> Platform:
     return request.app.state.platform
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def current_principal(request: Request, platform: PlatformDep) -> Principal:
+async def current_principal(request: Request, platform: PlatformDep) -> Principal:
     """The caller. With auth off (loopback only) everyone is ``anonymous`` with every role."""
     if not platform.settings.auth_enabled:
         return ANONYMOUS
@@ -39,8 +42,12 @@ def current_principal(request: Request, platform: PlatformDep) -> Principal:
     scheme, _, secret = header.partition(" ")
     if header and scheme.lower() != "bearer":
         raise AuthenticationError("Authorization header must be 'Bearer <token>'", field="Authorization")
+    return await run_in_threadpool(_authenticate, platform, secret.strip() or None)
+
+
+def _authenticate(platform: Platform, secret: str | None) -> Principal:
     with platform.database.session() as session:
-        return auth.authenticate(session, secret.strip() or None)
+        return auth.authenticate(session, secret)
 
 
 class RoleRequirement:
@@ -49,7 +56,7 @@ class RoleRequirement:
     def __init__(self, role: Role) -> None:
         self.role = role
 
-    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         return auth.require_role(principal, self.role)
 
     def __repr__(self) -> str:
