@@ -29,11 +29,11 @@ from shipyard.tracking._common import (
     new_run_id,
     now_ms,
     param_value,
-    stored_float,
     tag_value,
     to_int,
 )
 from shipyard.tracking.experiments import decode_offset, encode_offset, get_experiment
+from shipyard.tracking.metrics import MetricBatch, MetricPoint, log_metrics, read_history
 from shipyard.tracking.tables import (
     Dataset,
     LatestMetric,
@@ -111,38 +111,6 @@ _NOUNS = (
     "wharf",
     "yawl",
 )
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    key: str
-    value: float
-    timestamp: int
-    step: int = 0
-    model_id: str | None = None
-    dataset_name: str | None = None
-    dataset_digest: str | None = None
-
-
-@dataclass(slots=True)
-class MetricBatch:
-    """Many points as parallel columns: the SDK's buffer, logged without an object per point."""
-
-    keys: list[str] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    steps: list[int] = field(default_factory=list)
-    timestamps: list[int] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def slice(self, start: int, stop: int) -> MetricBatch:
-        return MetricBatch(
-            self.keys[start:stop],
-            self.values[start:stop],
-            self.steps[start:stop],
-            self.timestamps[start:stop],
-        )
 
 
 @dataclass(frozen=True)
@@ -426,7 +394,7 @@ def log_batch(
         if RUN_NAME_TAG in clean_tags:
             run.name = clean_tags[RUN_NAME_TAG][:250]
     if metrics:
-        _log_metrics(session, run.id, metrics)
+        log_metrics(session, run.id, metrics)
     audit.record(
         session,
         actor=actor,
@@ -452,92 +420,6 @@ def _log_params(session: Session, run_id: str, params: dict[str, str]) -> None:
         session.execute(insert(Param), new)
 
 
-# Column order of the rows below; rows are tuples so that 100,000s of them create no GC work.
-_METRIC_COLUMNS = (
-    "run_id",
-    "key",
-    "value",
-    "is_nan",
-    "timestamp",
-    "step",
-    "model_id",
-    "dataset_name",
-    "dataset_digest",
-)
-MetricRow = tuple[str, str, float, bool, int, int, str | None, str | None, str | None]
-
-
-def _metric_rows(run_id: str, metrics: Sequence[MetricPoint] | MetricBatch) -> list[MetricRow]:
-    if isinstance(metrics, MetricBatch):
-        rows: list[MetricRow] = []
-        for key, raw, step, timestamp in zip(
-            metrics.keys, metrics.values, metrics.steps, metrics.timestamps, strict=True
-        ):
-            value, is_nan = stored_float(raw)
-            rows.append((run_id, key, value, is_nan, timestamp, step, None, None, None))
-        return rows
-    return [
-        (
-            run_id,
-            p.key,
-            *stored_float(p.value),
-            p.timestamp,
-            p.step,
-            p.model_id,
-            p.dataset_name,
-            p.dataset_digest,
-        )
-        for p in metrics
-    ]
-
-
-def _insert_statement(marker: str) -> str:
-    # Built once from the constant column list above; no client value is ever interpolated.
-    columns, markers = ", ".join(_METRIC_COLUMNS), ", ".join([marker] * len(_METRIC_COLUMNS))
-    return f"INSERT INTO metric ({columns}) VALUES ({markers})"  # noqa: S608
-
-
-_INSERT_METRICS = {"qmark": _insert_statement("?"), "other": _insert_statement("%s")}
-_HISTORY_SQL = {
-    style: f"SELECT value, is_nan, timestamp, step FROM metric WHERE run_id = {marker} AND key = {marker} "  # noqa: S608
-    f"ORDER BY step, timestamp, id LIMIT {marker} OFFSET {marker}"
-    for style, marker in (("qmark", "?"), ("other", "%s"))
-}
-
-
-def _insert_metric_rows(session: Session, rows: list[MetricRow]) -> None:
-    """One driver-level executemany: the ORM's per-row bookkeeping would cost more than the insert."""
-    connection = session.connection()
-    statement = _INSERT_METRICS["qmark" if connection.dialect.paramstyle == "qmark" else "other"]
-    connection.exec_driver_sql(statement, rows)  # type: ignore[arg-type]
-
-
-def _log_metrics(session: Session, run_id: str, metrics: Sequence[MetricPoint] | MetricBatch) -> None:
-    rows = _metric_rows(run_id, metrics)
-    newest: dict[str, MetricRow] = {}
-    for row in rows:  # the last point per key: highest step, then timestamp
-        current = newest.get(row[1])
-        if current is None or (row[5], row[4]) >= (current[5], current[4]):
-            newest[row[1]] = row
-    _insert_metric_rows(session, rows)
-    existing = {
-        latest.key: latest
-        for latest in session.scalars(
-            select(LatestMetric).where(LatestMetric.run_id == run_id, LatestMetric.key.in_(list(newest)))
-        )
-    }
-    for key, (_, _, value, is_nan, timestamp, step, *_rest) in newest.items():
-        latest = existing.get(key)
-        if latest is None:
-            session.add(
-                LatestMetric(
-                    run_id=run_id, key=key, value=value, is_nan=is_nan, timestamp=timestamp, step=step
-                )
-            )
-        elif (step, timestamp) >= (latest.step, latest.timestamp):
-            latest.value, latest.is_nan, latest.timestamp, latest.step = value, is_nan, timestamp, step
-
-
 def get_metric_history(
     session: Session,
     *,
@@ -553,11 +435,7 @@ def get_metric_history(
     if not 1 <= limit <= MAX_HISTORY_PAGE * 4:
         raise InvalidParameterError(f"Invalid value {limit} for parameter 'max_results'", field="max_results")
     offset = decode_offset(page_token)
-    # A driver-level read: 10,000s of rows through the ORM's result machinery cost several times more.
-    connection = session.connection()
-    statement = _HISTORY_SQL["qmark" if connection.dialect.paramstyle == "qmark" else "other"]
-    rows = connection.exec_driver_sql(statement, (run.id, key, limit + 1, offset)).fetchall()
-    points = [(value, bool(is_nan), timestamp, step) for value, is_nan, timestamp, step in rows]
+    points = read_history(session, run.id, key, limit=limit + 1, offset=offset)
     token = encode_offset(offset + limit) if len(points) > limit else None
     return points[:limit], token
 
