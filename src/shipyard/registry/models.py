@@ -21,7 +21,7 @@ from shipyard.registry.tables import (
     RegisteredModelTag,
 )
 from shipyard.tracking._common import check_key, now_ms
-from shipyard.tracking.experiments import decode_offset, encode_offset
+from shipyard.tracking.experiments import order_clauses, paginate
 
 __all__ = [
     "ModelRecord",
@@ -271,16 +271,6 @@ def search_registered_models(
         "last_updated_timestamp": RegisteredModel.last_updated_time,
         "creation_timestamp": RegisteredModel.creation_time,
     }
-    ordering = []
-    for clause in order_by or []:
-        field_name, _, direction = clause.strip().partition(" ")
-        if field_name not in columns or direction.strip().upper() not in ("", "ASC", "DESC"):
-            raise InvalidParameterError(f"Invalid order_by clause '{clause}'", field="order_by")
-        column = columns[field_name]
-        ordering.append(column.desc() if direction.strip().upper() == "DESC" else column.asc())
-    offset = decode_offset(page_token)
-    rows = list(
-        session.scalars(query.order_by(*ordering, RegisteredModel.name).offset(offset).limit(max_results + 1))
-    )
-    token = encode_offset(offset + max_results) if len(rows) > max_results else None
-    return load_model_records(session, rows[:max_results]), token
+    ordered = query.order_by(*order_clauses(order_by, columns), RegisteredModel.name)
+    rows, token = paginate(session, ordered, max_results=max_results, page_token=page_token)
+    return load_model_records(session, rows), token

@@ -23,7 +23,7 @@ from shipyard.core.validation import check_text
 from shipyard.registry.models import MAX_TAG_VALUE, check_model_name, get_registered_model
 from shipyard.registry.tables import ModelVersion, ModelVersionTag, RegisteredModelAlias
 from shipyard.tracking._common import check_key, now_ms
-from shipyard.tracking.experiments import decode_offset, encode_offset
+from shipyard.tracking.experiments import order_clauses, paginate
 from shipyard.tracking.logged_models import get_logged_model
 from shipyard.tracking.runs import get_run
 
@@ -421,15 +421,6 @@ def search_model_versions(
         "timestamp": ModelVersion.last_updated_time,
         "last_updated_timestamp": ModelVersion.last_updated_time,
     }
-    ordering = []
-    for clause in order_by or []:
-        field_name, _, direction = clause.strip().partition(" ")
-        if field_name not in orderable or direction.strip().upper() not in ("", "ASC", "DESC"):
-            raise InvalidParameterError(f"Invalid order_by clause '{clause}'", field="order_by")
-        column = orderable[field_name]
-        ordering.append(column.desc() if direction.strip().upper() == "DESC" else column.asc())
-    ordering = ordering or [ModelVersion.name, ModelVersion.version.desc()]
-    offset = decode_offset(page_token)
-    rows = list(session.scalars(query.order_by(*ordering).offset(offset).limit(max_results + 1)))
-    token = encode_offset(offset + max_results) if len(rows) > max_results else None
-    return load_version_records(session, rows[:max_results]), token
+    ordering = order_clauses(order_by, orderable) or [ModelVersion.name, ModelVersion.version.desc()]
+    rows, token = paginate(session, query.order_by(*ordering), max_results=max_results, page_token=page_token)
+    return load_version_records(session, rows), token

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_BATCH_TOTAL",
     "check_key",
     "check_run_id",
+    "json_float",
     "new_run_id",
     "now_ms",
     "param_value",
@@ -113,6 +114,15 @@ def to_int(value: object, *, field: str, default: int | None = None) -> int:
             f"Invalid value {value!r} for parameter '{field}': expected an int64", field=field
         )
     return number
+
+
+def json_float(value: float, is_nan: bool = False) -> float | str:
+    """A metric value for JSON, which has no NaN or infinities: MLflow's "NaN" / "Infinity" strings."""
+    if is_nan or math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 def stored_float(value: float) -> tuple[float, bool]:

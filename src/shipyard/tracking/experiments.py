@@ -11,8 +11,9 @@ import binascii
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from shipyard.core import audit
@@ -31,6 +32,8 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_experiment_tags",
+    "order_clauses",
+    "paginate",
     "rename_experiment",
     "restore_experiment",
     "search_experiments",
@@ -250,6 +253,32 @@ def encode_offset(offset: int) -> str:
     return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
+def paginate(
+    session: Session, query: Select[Any], *, max_results: int, page_token: str | None
+) -> tuple[list[Any], str | None]:
+    """One page of an ordered query and the token of the next page (None on the last page)."""
+    offset = decode_offset(page_token)
+    rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
+    token = encode_offset(offset + max_results) if len(rows) > max_results else None
+    return rows[:max_results], token
+
+
+def order_clauses(
+    order_by: list[str] | None, columns: dict[str, Any], *, attribute_prefix: bool = False
+) -> list[Any]:
+    """``["name", "creation_time DESC"]`` as ORDER BY terms over ``columns``; anything else is a 400."""
+    ordering = []
+    for clause in order_by or []:
+        field, _, direction = clause.strip().partition(" ")
+        if attribute_prefix:
+            field = field.removeprefix("attributes.").removeprefix("attribute.")
+        if field not in columns or direction.strip().upper() not in ("", "ASC", "DESC"):
+            raise InvalidParameterError(f"Invalid order_by clause '{clause}'", field="order_by")
+        column = columns[field]
+        ordering.append(column.desc() if direction.strip().upper() == "DESC" else column.asc())
+    return ordering
+
+
 def search_experiments(
     session: Session,
     *,
@@ -277,18 +306,8 @@ def search_experiments(
         "last_update_time": Experiment.last_update_time,
         "experiment_id": Experiment.id,
     }
-    ordering = []
-    for clause in order_by or []:
-        field, _, direction = clause.strip().partition(" ")
-        field = field.removeprefix("attributes.").removeprefix("attribute.")
-        if field not in columns or direction.strip().upper() not in ("", "ASC", "DESC"):
-            raise InvalidParameterError(f"Invalid order_by clause {clause!r}", field="order_by")
-        column = columns[field]
-        ordering.append(column.desc() if direction.strip().upper() == "DESC" else column.asc())
-    ordering = ordering or [Experiment.creation_time.desc()]
-    offset = decode_offset(page_token)
-    rows = list(
-        session.scalars(query.order_by(*ordering, Experiment.id).offset(offset).limit(max_results + 1))
+    ordering = order_clauses(order_by, columns, attribute_prefix=True) or [Experiment.creation_time.desc()]
+    rows, token = paginate(
+        session, query.order_by(*ordering, Experiment.id), max_results=max_results, page_token=page_token
     )
-    token = encode_offset(offset + max_results) if len(rows) > max_results else None
-    return ExperimentPage(rows[:max_results], token)
+    return ExperimentPage(rows, token)

@@ -18,7 +18,7 @@ from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import InvalidParameterError, NotFoundError
 from shipyard.core.validation import check_text
 from shipyard.tracking._common import check_key, now_ms, param_value, tag_value
-from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_id_of, get_experiment
+from shipyard.tracking.experiments import experiment_id_of, get_experiment, paginate
 from shipyard.tracking.runs import get_run
 from shipyard.tracking.tables import LoggedModel, LoggedModelParam, LoggedModelTag, Metric
 
@@ -232,8 +232,6 @@ def search_logged_models(
     for clause in parse_attribute_filter(filter_string, _FILTERABLE):
         column = LoggedModel.id if clause.key == "model_id" else getattr(LoggedModel, clause.key)
         query = query.where(attribute_condition(column, clause))
-    offset = decode_offset(page_token)
     ordered = query.order_by(LoggedModel.creation_time.desc(), LoggedModel.id)
-    rows = list(session.scalars(ordered.offset(offset).limit(max_results + 1)))
-    token = encode_offset(offset + max_results) if len(rows) > max_results else None
-    return load_model_records(session, rows[:max_results]), token
+    rows, token = paginate(session, ordered, max_results=max_results, page_token=page_token)
+    return load_model_records(session, rows), token

@@ -14,6 +14,7 @@ import orjson
 
 from shipyard.core import files
 from shipyard.tracking import experiments, reproducibility, runs, search
+from shipyard.tracking._common import json_float
 from shipyard.tracking.reproducibility import REQUIREMENTS_PATH
 from shipyard.tracking.run_handle import RunHandle
 from shipyard.tracking.runs import NATIVE_LIMITS, MetricBatch
@@ -203,14 +204,6 @@ class EmbeddedTrackingMethods(TrackingMethods):
         return self.platform.artifacts.download_to(digest, destination)
 
 
-def _number(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 class RemoteTrackingMethods(TrackingMethods):
     if TYPE_CHECKING:  # provided by RemoteClient
 
@@ -253,7 +246,7 @@ class RemoteTrackingMethods(TrackingMethods):
                 if len(chunk):
                     body["metrics"] = {
                         "key": chunk.keys,
-                        "value": [_number(value) for value in chunk.values],
+                        "value": [json_float(value) for value in chunk.values],
                         "step": chunk.steps,
                         "timestamp": chunk.timestamps,
                     }

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from shipyard.core.errors import InvalidParameterError
-from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_id_of, view_stages
+from shipyard.tracking.experiments import decode_offset, experiment_id_of, paginate, view_stages
 from shipyard.tracking.runs import RunRecord, load_records
 from shipyard.tracking.tables import Dataset, LatestMetric, Param, Run, RunInput, RunTag
 
@@ -395,16 +395,14 @@ def search_runs(
     ids = [experiment_id_of(e, "experiment_ids") for e in experiment_ids]
     clauses = parse_filter(filter_string)
     keys = parse_order_by(order_by)
-    offset = decode_offset(page_token)
     if not ids:
+        decode_offset(page_token)  # a forged token is refused even when there is nothing to page
         return [], None
     query = select(Run).where(Run.experiment_id.in_(ids), Run.lifecycle_stage.in_(view_stages(run_view_type)))
     for condition in _conditions(session, clauses):
         query = query.where(condition)
-    query = _apply_order(query, keys).offset(offset).limit(max_results + 1)
-    runs = list(session.scalars(query))
-    token = encode_offset(offset + max_results) if len(runs) > max_results else None
-    return load_records(session, runs[:max_results]), token
+    runs, token = paginate(session, _apply_order(query, keys), max_results=max_results, page_token=page_token)
+    return load_records(session, runs), token
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ Numbers that JSON cannot carry (NaN, ±inf) travel as the strings MLflow uses ("
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request, Response
 
 from shipyard.core.errors import InvalidParameterError, UnsupportedMediaTypeError
+from shipyard.tracking._common import json_float as float_json
 from shipyard.tracking._common import to_float, to_int
 from shipyard.tracking.logged_models import LoggedModelRecord
 from shipyard.tracking.runs import MetricPoint, RunRecord
@@ -21,6 +21,7 @@ __all__ = [
     "READ_ONLY",
     "Params",
     "as_list",
+    "empty_response",
     "experiment_json",
     "float_json",
     "json_response",
@@ -141,16 +142,13 @@ def metric_points(items: list[Any]) -> list[MetricPoint]:
     return points
 
 
+def empty_response() -> Response:
+    """MLflow's answer to calls that return nothing: ``{}``."""
+    return Response(b"{}", media_type="application/json")
+
+
 def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
-
-
-def float_json(value: float, is_nan: bool = False) -> float | str:
-    if is_nan or math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def _pairs(values: dict[str, str]) -> list[dict[str, str]]:

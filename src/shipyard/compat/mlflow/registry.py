@@ -15,6 +15,7 @@ from shipyard.compat.mlflow._wire import (
     READ_ONLY,
     Params,
     as_list,
+    empty_response,
     json_response,
     key_values,
     optional,
@@ -32,10 +33,6 @@ from shipyard.tracking._common import to_int
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/2.0/mlflow", tags=["mlflow"], responses=API_ERRORS)
-
-
-def _empty() -> Response:
-    return Response(b"{}", media_type="application/json")
 
 
 def version_json(record: VersionRecord) -> dict[str, Any]:
@@ -138,7 +135,7 @@ def update_registered_model(params: Params, platform: PlatformDep, actor: Editor
 def delete_registered_model(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         models.delete_registered_model(session, actor=actor, name=string(params, "name"))
-    return _empty()
+    return empty_response()
 
 
 @router.get("/registered-models/search", summary="MLflow: search registered models")
@@ -185,7 +182,7 @@ def set_registered_model_tag(params: Params, platform: PlatformDep, actor: Edito
             key=string(params, "key"),
             value=str(optional(params, "value", "")),
         )
-    return _empty()
+    return empty_response()
 
 
 @router.delete("/registered-models/delete-tag", summary="MLflow: delete a registered model tag")
@@ -194,7 +191,7 @@ def delete_registered_model_tag(params: Params, platform: PlatformDep, actor: Ed
         models.delete_registered_model_tag(
             session, actor=actor, name=string(params, "name"), key=string(params, "key")
         )
-    return _empty()
+    return empty_response()
 
 
 @router.post("/registered-models/alias", summary="MLflow: point an alias at a version")
@@ -216,7 +213,7 @@ def set_alias(params: Params, platform: PlatformDep, actor: EditorDep) -> Respon
             f"(shipyard registry approve {request.id} --reason ...)",
             field="alias",
         )
-    return _empty()
+    return empty_response()
 
 
 @router.delete("/registered-models/alias", summary="MLflow: remove an alias")
@@ -229,7 +226,7 @@ def delete_alias(params: Params, platform: PlatformDep, actor: EditorDep) -> Res
             alias=string(params, "alias"),
             protected=_protected(platform),
         )
-    return _empty()
+    return empty_response()
 
 
 @router.get("/registered-models/alias", summary="MLflow: the version an alias points at")
@@ -284,7 +281,7 @@ def delete_model_version(params: Params, platform: PlatformDep, actor: EditorDep
         versions.delete_model_version(
             session, actor=actor, name=string(params, "name"), version=required(params, "version")
         )
-    return _empty()
+    return empty_response()
 
 
 @router.get("/model-versions/search", summary="MLflow: search model versions")
@@ -336,7 +333,7 @@ def set_model_version_tag(params: Params, platform: PlatformDep, actor: EditorDe
             key=string(params, "key"),
             value=str(optional(params, "value", "")),
         )
-    return _empty()
+    return empty_response()
 
 
 @router.delete("/model-versions/delete-tag", summary="MLflow: delete a model version tag")
@@ -349,4 +346,4 @@ def delete_model_version_tag(params: Params, platform: PlatformDep, actor: Edito
             version=required(params, "version"),
             key=string(params, "key"),
         )
-    return _empty()
+    return empty_response()

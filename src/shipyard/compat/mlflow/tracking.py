@@ -9,6 +9,7 @@ from shipyard.compat.mlflow._wire import (
     READ_ONLY,
     Params,
     as_list,
+    empty_response,
     experiment_json,
     float_json,
     json_response,
@@ -30,11 +31,6 @@ from shipyard.tracking._common import to_int
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/2.0/mlflow", tags=["mlflow"], responses=API_ERRORS)
-EMPTY = b"{}"
-
-
-def _empty() -> Response:
-    return Response(EMPTY, media_type="application/json")
 
 
 def _run_id(params: Params) -> str:
@@ -103,21 +99,21 @@ def update_experiment(params: Params, platform: PlatformDep, actor: EditorDep) -
             experiment_id=required(params, "experiment_id"),
             new_name=string(params, "new_name"),
         )
-    return _empty()
+    return empty_response()
 
 
 @router.post("/experiments/delete", summary="MLflow: delete an experiment")
 def delete_experiment(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         experiments.delete_experiment(session, actor=actor, experiment_id=required(params, "experiment_id"))
-    return _empty()
+    return empty_response()
 
 
 @router.post("/experiments/restore", summary="MLflow: restore an experiment")
 def restore_experiment(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         experiments.restore_experiment(session, actor=actor, experiment_id=required(params, "experiment_id"))
-    return _empty()
+    return empty_response()
 
 
 @router.post("/experiments/set-experiment-tag", summary="MLflow: set an experiment tag")
@@ -130,7 +126,7 @@ def set_experiment_tag(params: Params, platform: PlatformDep, actor: EditorDep) 
             key=string(params, "key"),
             value=str(required(params, "value")),
         )
-    return _empty()
+    return empty_response()
 
 
 @router.post("/experiments/delete-experiment-tag", summary="MLflow: delete an experiment tag")
@@ -139,7 +135,7 @@ def delete_experiment_tag(params: Params, platform: PlatformDep, actor: EditorDe
         experiments.delete_experiment_tag(
             session, actor=actor, experiment_id=required(params, "experiment_id"), key=string(params, "key")
         )
-    return _empty()
+    return empty_response()
 
 
 # -- runs -----------------------------------------------------------------------------------------
@@ -184,14 +180,14 @@ def update_run(params: Params, platform: PlatformDep, actor: EditorDep) -> Respo
 def delete_run(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         runs.delete_run(session, actor=actor, run_id=_run_id(params))
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/restore", summary="MLflow: restore a run")
 def restore_run(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         runs.restore_run(session, actor=actor, run_id=_run_id(params))
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/log-parameter", summary="MLflow: log a parameter")
@@ -200,7 +196,7 @@ def log_parameter(params: Params, platform: PlatformDep, actor: EditorDep) -> Re
     value = required(params, "value") if params.get("value") != "" else ""
     with platform.database.session(write=True) as session:
         runs.log_batch(session, actor=actor, run_id=_run_id(params), params=[(key, value)])
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/log-metric", summary="MLflow: log a metric")
@@ -212,7 +208,7 @@ def log_metric(params: Params, platform: PlatformDep, actor: EditorDep) -> Respo
     (metric,) = metric_points([point])
     with platform.database.session(write=True) as session:
         runs.log_batch(session, actor=actor, run_id=_run_id(params), metrics=[metric])
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/log-batch", summary="MLflow: log metrics, params and tags in one request")
@@ -226,7 +222,7 @@ def log_batch(params: Params, platform: PlatformDep, actor: EditorDep) -> Respon
         runs.log_batch(
             session, actor=actor, run_id=_run_id(params), metrics=metrics, params=param_items, tags=tags
         )
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/set-tag", summary="MLflow: set a run tag")
@@ -239,14 +235,14 @@ def set_tag(params: Params, platform: PlatformDep, actor: EditorDep) -> Response
             key=string(params, "key"),
             value=str(optional(params, "value", "")),
         )
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/delete-tag", summary="MLflow: delete a run tag")
 def delete_tag(params: Params, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         runs.delete_tag(session, actor=actor, run_id=_run_id(params), key=string(params, "key"))
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/search", summary="MLflow: search runs", openapi_extra=READ_ONLY)
@@ -294,7 +290,7 @@ def log_inputs(params: Params, platform: PlatformDep, actor: EditorDep) -> Respo
     datasets = [d for d in as_list(params, "datasets") if isinstance(d, dict)]
     with platform.database.session(write=True) as session:
         runs.log_inputs(session, actor=actor, run_id=_run_id(params), datasets=datasets)
-    return _empty()
+    return empty_response()
 
 
 @router.post("/runs/outputs", summary="MLflow: record the models a run produced")
@@ -309,7 +305,7 @@ def log_outputs(params: Params, platform: PlatformDep, actor: EditorDep) -> Resp
         models.append((str(item["model_id"]), to_int(item.get("step"), field="step", default=0)))
     with platform.database.session(write=True) as session:
         runs.log_outputs(session, actor=actor, run_id=_run_id(params), models=models)
-    return _empty()
+    return empty_response()
 
 
 # -- logged models --------------------------------------------------------------------------------
@@ -369,7 +365,7 @@ def finalize_logged_model(model_id: str, params: Params, platform: PlatformDep, 
 def delete_logged_model(model_id: str, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         logged_models.delete_logged_model(session, actor=actor, model_id=model_id)
-    return _empty()
+    return empty_response()
 
 
 @router.patch("/logged-models/{model_id}/tags", summary="MLflow: set tags on a logged model")
@@ -378,14 +374,14 @@ def set_logged_model_tags(model_id: str, params: Params, platform: PlatformDep, 
         logged_models.set_logged_model_tags(
             session, actor=actor, model_id=model_id, tags=key_values(params, "tags")
         )
-    return _empty()
+    return empty_response()
 
 
 @router.delete("/logged-models/{model_id}/tags/{key}", summary="MLflow: delete a tag of a logged model")
 def delete_logged_model_tag(model_id: str, key: str, platform: PlatformDep, actor: EditorDep) -> Response:
     with platform.database.session(write=True) as session:
         logged_models.delete_logged_model_tag(session, actor=actor, model_id=model_id, key=key)
-    return _empty()
+    return empty_response()
 
 
 @router.post("/logged-models/{model_id}/params", summary="MLflow: log params of a logged model")
@@ -396,4 +392,4 @@ def log_logged_model_params(
         logged_models.log_model_params(
             session, actor=actor, model_id=model_id, params=key_values(params, "params")
         )
-    return _empty()
+    return empty_response()
