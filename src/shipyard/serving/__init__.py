@@ -1,0 +1,1 @@
+"""The serving data plane: protocols, validation, batching, runtime, prediction log."""
