@@ -1,0 +1,1 @@
+"""Serving: the data plane (runtime with adaptive batching, protocols, prediction log, metrics)."""
