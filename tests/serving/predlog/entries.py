@@ -7,6 +7,7 @@ from itertools import count
 from pathlib import Path
 
 import numpy as np
+
 from shipyard.serving.predlog import LogEntry
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z

@@ -27,7 +27,7 @@ def typed_entry(at: float = T0) -> LogEntry:
         "flag": np.array([True, False, True, False]),
         "city": np.array(["Zürich", "", "Lyon", "東京"]),
         "maybe": np.array(["a", None, "c", None], dtype=object),
-        "when": np.array(["2026-01-01T00:00:00", "2026-01-02T03:04:05.123456", "NaT", "1999-12-31"], "M8[us]"),
+        "when": np.array(["2026-01-01T00:00", "2026-01-02T03:04:05.123456", "NaT", "1999-12-31"], "M8[us]"),
         "day": np.array(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"], dtype="M8[D]"),
     }
     outputs = {
