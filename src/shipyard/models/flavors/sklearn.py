@@ -11,6 +11,8 @@ from shipyard.models.flavors.base import Flavor, register
 __all__ = ["SklearnFlavor"]
 
 FILE = "model.skops"
+#: Types a package may ask skops to trust: classes of these libraries, never arbitrary callables.
+LIBRARY_TYPES = ("sklearn.", "numpy.", "scipy.")
 
 
 @register
@@ -29,12 +31,15 @@ class SklearnFlavor(Flavor):
         import skops.io
 
         skops.io.dump(model, folder / FILE)
+        # skops refuses, on load, library types outside its default list (a forest's Tree, say).
+        # Record the ones this model needs; load accepts them only from the libraries named below.
+        needed = sorted(skops.io.get_untrusted_types(file=folder / FILE))
         return {
             "pickled_model": FILE,
             "serialization_format": "skops",
             "sklearn_version": sklearn.__version__,
             "code": None,
-            "skops_trusted_types": None,
+            "skops_trusted_types": needed or None,
         }
 
     def load(self, folder: Path, conf: dict[str, Any]) -> Any:
@@ -47,7 +52,7 @@ class SklearnFlavor(Flavor):
                 "scikit-learn models load outside the platform's own registry",
                 field="model",
             )
-        trusted = list(conf.get("skops_trusted_types") or [])
+        trusted = [t for t in conf.get("skops_trusted_types") or [] if t.startswith(LIBRARY_TYPES)]
         untrusted = [t for t in skops.io.get_untrusted_types(file=path) if t not in trusted]
         if untrusted:
             raise IntegrityError(
