@@ -31,8 +31,12 @@ from shipyard.models.signature import ColumnSpec, Signature, TensorSpec
 
 __all__ = [
     "MAX_ROWS",
+    "NA_STRINGS",
+    "FloatRangeError",
     "Rows",
+    "as_float",
     "concat",
+    "convert_column",
     "records_to_columns",
     "to_model_input",
     "validate_array",
@@ -230,7 +234,7 @@ class _Plan:
     specs: tuple[ColumnSpec, ...]
     names: tuple[str, ...]
     index: dict[str, int]
-    float_only: np.dtype | None  # every column double (or every column float): one conversion of the block
+    float_only: np.dtype | None  # every column double: one conversion for the whole block
 
 
 _PLANS: dict[int, tuple[Signature, _Plan]] = {}
@@ -243,7 +247,8 @@ def _plan(signature: Signature) -> _Plan:
     specs = signature.inputs
     assert isinstance(specs, tuple)
     types = {spec.type for spec in specs}
-    float_only = _FLOAT_TYPES[next(iter(types))] if len(types) == 1 and types <= _FLOAT_TYPES.keys() else None
+    # Only double: narrower floats go through ``as_float``, which refuses values past their range.
+    float_only = np.dtype(np.float64) if types == {"double"} else None
     plan = _Plan(specs, tuple(s.name for s in specs), {s.name: i for i, s in enumerate(specs)}, float_only)
     if len(_PLANS) > 512:  # signatures of unloaded models must not pile up
         _PLANS.clear()
@@ -396,10 +401,10 @@ def convert_column(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
     kind = values.dtype.kind
     if spec.type in _FLOAT_TYPES:
         target = _FLOAT_TYPES[spec.type]
-        if kind in "biuf":
-            return values.astype(target, copy=False)
         try:
-            return _text_to_float(values).astype(target, copy=False)
+            return as_float(values if kind in "biuf" else _text_to_float(values), target)
+        except FloatRangeError as exc:
+            raise InvalidParameterError(f"column {spec.name} ({spec.type}) {exc}", field=spec.name) from None
         except _CONVERSION_ERRORS:
             bad = _first(values, _not_number)
             raise InvalidParameterError(
@@ -581,7 +586,7 @@ def _tensor(spec: TensorSpec, data: Any) -> np.ndarray:
     array: np.ndarray | None = None
     if not isinstance(data, np.ndarray) and target.kind == "f":
         try:
-            array = np.asarray(data, dtype=target)
+            array = as_float(data, target)
         except _CONVERSION_ERRORS:
             array = None
     if array is None:
@@ -630,11 +635,13 @@ def _cast_tensor(array: np.ndarray, target: np.dtype, name: str) -> np.ndarray:
                 f"input ({name}) holds a value outside [{info.min}, {info.max}]", field="inputs"
             )
         return array.astype(target)
-    if target.kind in "fc":
+    if target.kind == "f":
         try:
-            return (_text_to_float(array.ravel()).reshape(array.shape) if kind in "OUS" else array).astype(
-                target
+            return as_float(
+                _text_to_float(array.ravel()).reshape(array.shape) if kind in "OUS" else array, target
             )
+        except FloatRangeError as exc:
+            raise InvalidParameterError(f"input ({name}) {exc}", field="inputs") from None
         except _CONVERSION_ERRORS:
             raise InvalidParameterError(f"input must hold numbers ({name})", field="inputs") from None
     if target.kind == "b":
@@ -648,6 +655,28 @@ def _cast_tensor(array: np.ndarray, target: np.dtype, name: str) -> np.ndarray:
 
 
 # -- small helpers ------------------------------------------------------------------------------------
+
+
+class FloatRangeError(OverflowError):
+    """A finite number too large for a narrow float type (it would silently become infinity)."""
+
+
+def as_float(values: Any, target: np.dtype) -> np.ndarray:
+    """Numbers -> a float array of ``target``; ``FloatRangeError`` for a value past float32/16's range.
+
+    >>> as_float([1, 2.5], np.dtype("float32")).tolist()
+    [1.0, 2.5]
+    """
+    wide = np.asarray(values, dtype=np.float64)
+    if target == wide.dtype:
+        return wide
+    with np.errstate(over="ignore"):
+        narrow = wide.astype(target)
+    if np.isinf(narrow).any() and (np.isinf(narrow) & np.isfinite(wide)).any():
+        limit = np.finfo(target).max
+        raise FloatRangeError(f"holds a value outside the {target} range (about ±{limit:.4g})")
+    return narrow
+
 
 _NONE = object()
 

@@ -311,12 +311,17 @@ def _json_values(name: str, datatype: str, array: np.ndarray) -> np.ndarray:
         if kind != "b":
             raise InvalidParameterError(f"input {name}: BOOL data must be true or false", field=name)
         return array
-    if kind == "O":  # null (NaN) among numbers, or values of no numeric kind
-        if target.kind == "f" and all(v is None or type(v) in (int, float) for v in array.tolist()):
-            return array.astype(target)
+    if kind == "O" and not (
+        target.kind == "f" and all(v is None or type(v) in (int, float) for v in array.tolist())
+    ):
         raise InvalidParameterError(f"input {name}: {datatype} data must be numbers", field=name)
-    if kind not in "biuf":
+    if kind not in "biufO":
         raise InvalidParameterError(f"input {name}: {datatype} data must be numbers", field=name)
+    if target.kind == "f":  # numbers, with null (NaN) for gaps
+        try:
+            return rowslib.as_float(array, target)
+        except (OverflowError, ValueError, TypeError) as exc:
+            raise InvalidParameterError(f"input {name}: {datatype} data {exc}", field=name) from None
     if target.kind in "iu":
         if kind == "f" and not (np.isfinite(array).all() and (array == np.floor(array)).all()):
             raise InvalidParameterError(f"input {name}: {datatype} data must be whole numbers", field=name)
