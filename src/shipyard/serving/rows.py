@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ __all__ = [
     "to_model_input",
     "validate_array",
     "validate_columns",
+    "validate_records",
 ]
 
 MAX_ROWS = 10_000
@@ -62,6 +64,10 @@ class Rows:
     n: int
     columns: dict[str, np.ndarray] | None = None
     tensor: np.ndarray | None = None
+    # When every column is float64: the same values as one (n, columns) array, of which ``columns``
+    # are views. ``concat`` then joins one array per request and ``to_model_input`` hands it to
+    # pandas whole, instead of one step per column.
+    block: np.ndarray | None = None
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -106,7 +112,7 @@ def validate_columns(
             block = _float_block(plan, [columns[name] for name in plan.names])
             if block is not None:  # all numbers, all the same length: one conversion for every column
                 _check_count(block.shape[1], max_rows)
-                return Rows(block.shape[1], columns=dict(zip(plan.names, block, strict=True)))
+                return Rows(block.shape[1], columns=dict(zip(plan.names, block, strict=True)), block=block.T)
     arrays = {str(name): _column_array(str(name), values) for name, values in columns.items()}
     n = _common_length(arrays)
     _check_count(n, max_rows)
@@ -150,9 +156,41 @@ def validate_array(
             field="inputs",
         )
     if matrix.dtype == plan.float_only:
-        return Rows(matrix.shape[0], columns=dict(zip(plan.names, matrix.T, strict=True)))
+        return Rows(matrix.shape[0], columns=dict(zip(plan.names, matrix.T, strict=True)), block=matrix)
     arrays = {spec.name: matrix[:, j] for j, spec in enumerate(plan.specs)}
     return Rows(matrix.shape[0], columns=_typed_columns(plan, arrays, matrix.shape[0]))
+
+
+def validate_records(
+    signature: Signature | None,
+    records: Any,
+    *,
+    missing: str = "error",
+    max_rows: int = MAX_ROWS,
+    extra: str = "error",
+) -> Rows:
+    """``[{col: value}, ...]`` -> ``Rows``; see ``records_to_columns`` for ``missing``.
+
+    >>> validate_records(None, [{"a": 1.5}, {"a": 2.5}]).columns["a"].tolist()
+    [1.5, 2.5]
+    """
+    if (
+        signature is not None
+        and isinstance(signature.inputs, tuple)
+        and isinstance(records, list)
+        and records
+    ):
+        names = _plan(signature).names
+        width = len(names)
+        try:  # every record has the signature's keys: one list of rows, as for ``data`` bodies
+            matrix = [[record[name] for name in names] for record in records]
+            exact = extra == "ignore" or all(len(record) == width for record in records)
+        except (KeyError, TypeError):
+            exact = False
+        if exact:
+            return validate_array(signature, matrix, max_rows=max_rows)
+    columns = records_to_columns(records, missing=missing)
+    return validate_columns(signature, columns, max_rows=max_rows, extra=extra)
 
 
 def records_to_columns(records: Any, *, missing: str = "error") -> dict[str, list[Any]]:
@@ -205,6 +243,9 @@ def concat(parts: Sequence[Rows]) -> Rows:
                 "requests with different columns or tensor shapes cannot share a model call", field="inputs"
             )
     n = sum(p.n for p in parts)
+    if first.columns is not None and all(p.block is not None for p in parts):
+        block = np.concatenate([p.block for p in parts])  # type: ignore[misc]
+        return Rows(n, columns=dict(zip(first.columns, block.T, strict=True)), block=block)
     if first.columns is not None:
         merged = {name: np.concatenate([p.columns[name] for p in parts]) for name in first.columns}  # type: ignore[index]
         return Rows(n, columns=merged)
@@ -217,13 +258,23 @@ def to_model_input(rows: Rows, signature: Signature | None) -> Any:
         return rows.tensor
     import pandas as pd  # only here: building the frame is the one pandas step, once per batch
 
-    names = list(rows.columns)
+    names = tuple(rows.columns)
+    index = _INDEXES.get(names)
+    if index is None:  # building the column Index is half the cost of a small frame: keep one per name list
+        if len(_INDEXES) > 512:
+            _INDEXES.clear()
+        index = _INDEXES[names] = pd.Index(names)
+    if rows.block is not None:
+        return pd.DataFrame(rows.block, columns=index, copy=False)
     arrays = list(rows.columns.values())
     dtype = arrays[0].dtype
     if dtype.kind in "biuf" and all(a.dtype == dtype for a in arrays):
         # One 2-D block: pandas builds it without per-column consolidation (10x faster for 30 columns).
-        return pd.DataFrame(np.column_stack(arrays), columns=names, copy=False)
+        return pd.DataFrame(np.column_stack(arrays), columns=index, copy=False)
     return pd.DataFrame(dict(zip(names, arrays, strict=True)), copy=False)
+
+
+_INDEXES: dict[tuple[str, ...], Any] = {}
 
 
 # -- signature plans (computed once per signature, looked up by identity) -----------------------------
@@ -262,16 +313,15 @@ def _plan(signature: Signature) -> _Plan:
 def _named_array(
     signature: Signature | None, array: Any, names: list[str], max_rows: int, extra: str
 ) -> Rows:
+    tabular = signature is not None and isinstance(signature.inputs, tuple)
+    if tabular and isinstance(names, list) and tuple(names) == _plan(signature).names:  # type: ignore[arg-type]
+        return validate_array(signature, array, max_rows=max_rows)  # signature order: nothing to re-order
     if not isinstance(names, list) or not all(isinstance(n, str | int) for n in names):
         raise InvalidParameterError("columns must be a list of names", field="columns")
     keys = [str(n) for n in names]
     if len(set(keys)) != len(keys):
         duplicate = next(k for k in keys if keys.count(k) > 1)
         raise InvalidParameterError(f"column {duplicate} appears more than once", field=duplicate)
-    if signature is not None and isinstance(signature.inputs, tuple):
-        plan = _plan(signature)
-        if tuple(keys) == plan.names:  # the usual case: no re-ordering needed
-            return validate_array(signature, array, max_rows=max_rows)
     matrix = _any_array(array, "data") if signature is None else _object_matrix(array)
     if matrix.ndim == 1 and len(keys) == 1:
         matrix = matrix.reshape(-1, 1)
@@ -430,6 +480,11 @@ def convert_column(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
 
 
 def _text_to_float(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "U":
+        try:  # NumPy parses plain numbers itself; only text like "" or "NA" needs the slower path
+            return values.astype(np.float64)
+        except ValueError:
+            pass
     if values.dtype.kind in "US" or (values.dtype.kind == "O" and any(isinstance(v, str) for v in values)):
         values = np.array(
             [np.nan if isinstance(v, str) and v.strip() in NA_STRINGS else v for v in values], dtype=object
@@ -444,6 +499,9 @@ def _to_int(spec: ColumnSpec, values: np.ndarray, target: np.dtype) -> np.ndarra
         raise InvalidParameterError(
             f"column {spec.name} must hold whole numbers ({spec.type}); got {bad!r}", field=spec.name
         )
+    if kind == "U":
+        with contextlib.suppress(ValueError, OverflowError):  # strict: "1.5" and "" take the float path
+            values, kind = values.astype(np.int64), "i"
     if kind == "O" and all(type(v) is int for v in values.tolist()):
         try:  # exact Python ints: no detour through float (which would round past 2**53)
             values, kind = np.array(values.tolist(), dtype=np.int64), "i"

@@ -68,8 +68,7 @@ def decode_native(
     if "rows" in document:
         if columns is not None:
             raise InvalidParameterError("give either rows or columns, not both", field="columns")
-        records = rowslib.records_to_columns(document["rows"], missing="error")
-        return rowslib.validate_columns(signature, records, max_rows=max_rows), request_id
+        return rowslib.validate_records(signature, document["rows"], max_rows=max_rows), request_id
     if columns is not None:
         if not isinstance(columns, dict):
             raise InvalidParameterError("columns must be an object {column: [values]}", field="columns")
