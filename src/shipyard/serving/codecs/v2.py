@@ -191,7 +191,7 @@ def _input(raw: Any, index: int, binary: Any, offset: int, has_binary: bool) -> 
             f"input {name}: unknown datatype {datatype!r}; expected one of {', '.join(DATATYPES)}", field=name
         )
     shape = raw.get("shape")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(type(d) is int and d >= 0 for d in shape):
+    if not isinstance(shape, list) or len(shape) > 32 or not all([type(d) is int and d >= 0 for d in shape]):
         raise InvalidParameterError(
             f"input {name}: shape must be a list of non-negative integers; got {shape!r}", field=name
         )
@@ -322,7 +322,7 @@ def _json_values(name: str, datatype: str, array: np.ndarray) -> np.ndarray:
             return rowslib.as_float(array, target)
         except (OverflowError, ValueError, TypeError) as exc:
             raise InvalidParameterError(f"input {name}: {datatype} data {exc}", field=name) from None
-    if target.kind in "iu":
+    if target.kind in "iu" and not np.can_cast(array.dtype, target, "safe"):
         if kind == "f" and not (np.isfinite(array).all() and (array == np.floor(array)).all()):
             raise InvalidParameterError(f"input {name}: {datatype} data must be whole numbers", field=name)
         info = np.iinfo(target)
