@@ -28,23 +28,11 @@ import pyarrow as pa
 
 from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import _maintenance
-from shipyard.serving.predlog._entry import (
-    BASE_SCHEMA,
-    LogEntry,
-    check_endpoint,
-    check_entry,
-    entries_to_batch,
-    layout_key,
-)
+from shipyard.serving.predlog._columns import RawBatch
+from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry, layout_key
 from shipyard.serving.predlog._feedback import FEEDBACK_SCHEMA, feedback_batch, join_latest, to_micros
-from shipyard.serving.predlog._segments import Segment, filter_time, read_segment, sort_by_time, unify
-from shipyard.serving.predlog._stream import (
-    Chunk,
-    Stream,
-    batches_to_table,
-    listing,
-    read_only_view,
-)
+from shipyard.serving.predlog._segments import Segment, filter_time, read_segments, sort_by_time, unify
+from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, listing, read_only_view
 from shipyard.serving.predlog._wal import encode_record
 
 __all__ = ["PredictionLog"]
@@ -266,25 +254,29 @@ class PredictionLog:
             for item in written:
                 _resolve(item.future, None)
 
-    def _encode(self, kind: str, group: list[_Item]) -> tuple[list[pa.RecordBatch], list[_Item]]:
-        """Arrow batches for ``group``; an entry that cannot be converted fails alone."""
+    def _encode(self, kind: str, group: list[_Item]) -> tuple[list[Rows], list[_Item]]:
+        """Records for ``group``: one per column layout; an entry that cannot be stored fails alone."""
         if kind == FEEDBACK:
             table = pa.Table.from_batches([item.payload for item in group])  # type: ignore[misc]
             return table.combine_chunks().to_batches(), group
-        by_layout: dict[tuple[Any, ...], list[_Item]] = defaultdict(list)
-        for item in group:
-            by_layout[layout_key(item.payload)].append(item)  # type: ignore[arg-type]
-        batches, written = [], []
+        by_layout: dict[Any, list[_Item]] = defaultdict(list)
+        if len(group) == 1:
+            by_layout[None] = group  # the usual case under light traffic: nothing to group
+        else:
+            for item in group:
+                by_layout[layout_key(item.payload)].append(item)  # type: ignore[arg-type]
+        batches: list[Rows] = []
+        written: list[_Item] = []
         for same in by_layout.values():
             try:
-                batches.append(entries_to_batch([item.payload for item in same]))  # type: ignore[misc]
+                batches.append(RawBatch.from_entries([item.payload for item in same]))  # type: ignore[misc]
                 written.extend(same)
                 continue
             except Exception as exc:  # retried one by one below, so one bad entry fails alone
-                logger.warning("prediction log: a batch of %d entries failed to convert: %s", len(same), exc)
+                logger.warning("prediction log: %d entries could not be grouped: %s", len(same), exc)
             for item in same:
                 try:
-                    batches.append(entries_to_batch([item.payload]))  # type: ignore[list-item]
+                    batches.append(RawBatch.from_entries([item.payload]))  # type: ignore[list-item]
                     written.append(item)
                 except InvalidParameterError as exc:
                     _fail([item], exc)
@@ -293,7 +285,7 @@ class PredictionLog:
                     _fail([item], InvalidParameterError(message, field="entry"))
         return batches, written
 
-    def _append(self, stream: Stream, batches: list[pa.RecordBatch]) -> None:
+    def _append(self, stream: Stream, batches: list[Rows]) -> None:
         data = b"".join(encode_record(batch) for batch in batches)
         try:
             stream.open_wal().append(data)
@@ -504,7 +496,7 @@ class PredictionLog:
                 except FileNotFoundError:
                     continue
             try:
-                tables = [read_segment(s, wanted) for s in segments if overlaps(s)]
+                tables = read_segments([s for s in segments if overlaps(s)], wanted)
             except FileNotFoundError:
                 continue  # compaction or retention replaced it after the snapshot: take a new one
             if before is not None and listing(folder) != before:
