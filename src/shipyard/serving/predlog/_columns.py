@@ -31,9 +31,10 @@ from shipyard.serving.predlog._entry import (
     to_arrow,
 )
 
-__all__ = ["TAG", "RawBatch", "raw_to_table"]
+__all__ = ["MAX_EPOCH_SECONDS", "TAG", "RawBatch", "raw_to_table"]
 
 TAG = b"R"
+MAX_EPOCH_SECONDS = 95_617_584_000.0  # 5000-01-01
 _LENGTH = struct.Struct("<I")
 _TIME = BASE_SCHEMA.field("received_at").type
 Column = np.ndarray | list[Any]
@@ -58,6 +59,11 @@ class RawBatch:
             return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
         received = cat([np.asarray(e.received_at, dtype=np.float64) for e in entries])
+        if not bool(np.all((received >= 0) & (received < MAX_EPOCH_SECONDS))):
+            # Segment names hold times as 17 unsigned digits; NaN or a time before 1970 has no place there.
+            raise InvalidParameterError(
+                "received_at must be epoch seconds between 1970 and the year 5000", field="received_at"
+            )
         columns: dict[str, Column] = {
             "received_at": np.rint(received * 1e6).astype(np.int64),
             "request_id": list(itertools.chain.from_iterable(e.request_ids for e in entries)),

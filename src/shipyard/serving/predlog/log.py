@@ -28,11 +28,12 @@ import pyarrow as pa
 
 from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import _maintenance
-from shipyard.serving.predlog._columns import RawBatch
+from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS, RawBatch
 from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry, layout_key
 from shipyard.serving.predlog._feedback import FEEDBACK_SCHEMA, feedback_batch, join_latest, to_micros
-from shipyard.serving.predlog._segments import Segment, filter_time, read_segments, sort_by_time, unify
-from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, listing, read_only_view
+from shipyard.serving.predlog._scan import finish_scan, read_tables
+from shipyard.serving.predlog._segments import Segment, sort_by_time
+from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, read_only_view
 from shipyard.serving.predlog._wal import encode_record
 
 __all__ = ["PredictionLog"]
@@ -43,7 +44,6 @@ PREDICTIONS, FEEDBACK = "predictions", "feedback"
 _TIME_COLUMN = {PREDICTIONS: "received_at", FEEDBACK: "at"}
 _EMPTY = {PREDICTIONS: BASE_SCHEMA, FEEDBACK: FEEDBACK_SCHEMA}
 _STOP = object()
-_SCAN_ATTEMPTS = 5
 
 
 @dataclass
@@ -203,6 +203,11 @@ class PredictionLog:
         """Store true labels or values for earlier requests (every row, or the given ``rows``)."""
         check_endpoint(endpoint)
         at_us = to_micros(at if at is not None else datetime.now(UTC), field="at")
+        if not 0 <= at_us < MAX_EPOCH_SECONDS * 1e6:
+            raise InvalidParameterError(f"at must lie between 1970 and the year 5000; got {at}", field="at")
+        if threading.current_thread() in self._threads:
+            # A future's callback runs on the writer: waiting there for the writer would never end.
+            raise RuntimeError("add_feedback cannot be called from the prediction log's own threads")
         batch = feedback_batch(request_ids, values, rows, at_us)
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._enqueue(_Item(endpoint, FEEDBACK, batch, future))
@@ -347,8 +352,8 @@ class PredictionLog:
                 self._seal_with_retry(chunk)
             if time.monotonic() >= next_maintenance and not self._closing.is_set():
                 try:
-                    self.enforce_retention()
-                    self.compact()
+                    self._expire(datetime.now(UTC))
+                    self._compact(None)
                 except Exception:
                     logger.exception("prediction log: maintenance failed")
                 next_maintenance = time.monotonic() + (self.maintenance_seconds or float("inf"))
@@ -385,19 +390,23 @@ class PredictionLog:
     def compact(self, endpoint: str | None = None) -> int:
         """Merge runs of small segments (within one UTC day) into larger ones; returns segments merged."""
         self._require_running()
-        with self._maintenance_lock:
-            return sum(
-                _maintenance.compact(stream, self._lock, self.compact_rows) for stream in self._pick(endpoint)
-            )
+        return self._compact(endpoint)
 
     def enforce_retention(self, now: datetime | None = None) -> int:
         """Delete segments whose newest row is older than ``retention_days``; returns segments deleted."""
         self._require_running()
+        return self._expire(now if now is not None else datetime.now(UTC))
+
+    def _compact(self, endpoint: str | None) -> int:
+        with self._maintenance_lock:
+            streams = self._pick(endpoint)
+            return sum(_maintenance.compact(stream, self._lock, self.compact_rows) for stream in streams)
+
+    def _expire(self, now: datetime) -> int:
         if self.retention_days is None:
             return 0
-        cutoff = to_micros(now if now is not None else datetime.now(UTC), field="now") - int(
-            timedelta(days=self.retention_days) / timedelta(microseconds=1)
-        )
+        keep = timedelta(days=self.retention_days) // timedelta(microseconds=1)
+        cutoff = to_micros(now, field="now") - keep
         with self._maintenance_lock:
             return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in self._pick(None))
 
@@ -457,59 +466,19 @@ class PredictionLog:
         until_us = None if until is None else to_micros(until, field="until")
         time_column = _TIME_COLUMN[kind]
         wanted = None if columns is None else list(dict.fromkeys([*columns, time_column]))
-        tables = self._read(endpoint, kind, since_us, until_us, wanted)
-        table = unify(tables) if tables else _EMPTY[kind].empty_table()
-        if table.num_columns == 0:
-            table = _EMPTY[kind].empty_table()
-        table = sort_by_time(filter_time(table, time_column, since_us, until_us), time_column)
-        if columns is None:
-            return table
-        return pa.table(
-            {
-                name: table.column(name) if name in table.column_names else pa.nulls(table.num_rows)
-                for name in columns
-            }
+        tables = read_tables(
+            lambda: self._snapshot(endpoint, kind), self.root / endpoint / kind, since_us, until_us, wanted
         )
+        return finish_scan(tables, _EMPTY[kind], time_column, since_us, until_us, columns)
 
-    def _read(
-        self, endpoint: str, kind: str, since_us: int | None, until_us: int | None, wanted: list[str] | None
-    ) -> list[pa.Table]:
-        def overlaps(segment: Segment) -> bool:
-            return (since_us is None or segment.last_us >= since_us) and (
-                until_us is None or segment.first_us < until_us
-            )
-
-        folder = self.root / endpoint / kind
-        for _ in range(_SCAN_ATTEMPTS):
-            before = None
-            with self._lock:
-                stream = self._streams.get((endpoint, kind)) if self._running else None
-                if stream is not None:
-                    segments = list(stream.segments)
-                    memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
+    def _snapshot(self, endpoint: str, kind: str) -> tuple[list[Segment], list[Rows]] | None:
+        """The stream's segments and in-memory rows, or None when this log does not hold it open."""
+        with self._lock:
+            stream = self._streams.get((endpoint, kind)) if self._running else None
             if stream is None:
-                if not folder.is_dir():
-                    return []
-                before = listing(folder)
-                try:
-                    segments, memory = read_only_view(folder)
-                except FileNotFoundError:
-                    continue
-            try:
-                tables = read_segments([s for s in segments if overlaps(s)], wanted)
-            except FileNotFoundError:
-                continue  # compaction or retention replaced it after the snapshot: take a new one
-            if before is not None and listing(folder) != before:
-                continue
-            if memory:
-                resident = batches_to_table(memory)
-                if wanted is not None:
-                    resident = resident.select([c for c in wanted if c in resident.column_names])
-                tables.append(resident)
-            return tables
-        raise StoreUnavailableError(
-            f"the prediction log of {endpoint!r} kept changing while being read; try again"
-        )
+                return None
+            memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
+            return list(stream.segments), memory
 
     # -- inventory ---------------------------------------------------------------------------------
 
