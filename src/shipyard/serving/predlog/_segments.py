@@ -83,6 +83,7 @@ def write_segment(
     time_column: str,
     wal_seq: int,
     fsync: bool,
+    compression: str = "lz4",
     before_rename: Callable[[str], None] | None = None,
 ) -> Segment:
     """Write ``table`` as a new segment: temp file, fsync, atomic rename, fsync of the folder.
@@ -98,7 +99,7 @@ def write_segment(
         pq.write_table(
             table,
             handle,
-            compression="lz4",
+            compression=compression,
             use_dictionary=dictionary,
             write_statistics=[time_column],
             row_group_size=1 << 17,  # several row groups per large segment: decoded in parallel

@@ -57,6 +57,7 @@ class Stream:
     folder: Path
     time_column: str
     fsync: bool
+    compression: str = "lz4"
     wal: WalFile | None = None
     wal_seq: int = 0
     next_seq: int = 1
