@@ -6,12 +6,13 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.serving.predlog import PredictionLog, _wal
 from shipyard.serving.predlog._scan import read_tables
-from tests.serving.predlog.entries import make_entry
+from tests.serving.predlog.entries import T0, make_entry
 
 
 def test_queued_entries_share_one_write_and_fsync(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,3 +84,38 @@ def test_times_outside_the_supported_range_are_refused(log: PredictionLog) -> No
         log.add_feedback("churn", ["r"], [1], at=datetime(1960, 1, 1, tzinfo=UTC))
     assert caught.value.field == "at"
     assert log.stats("churn")["rows"] == 0
+
+
+def test_one_turn_with_two_versions_keeps_every_row(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # During a hot swap one group commit holds batches of both versions, with different columns.
+    syncing, release = threading.Event(), threading.Event()
+    original = _wal._sync
+    calls: list[int] = []
+
+    def held_sync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            syncing.set()
+            assert release.wait(30)
+        original(fd)
+
+    monkeypatch.setattr(_wal, "_sync", held_sync)
+    with PredictionLog(root, maintenance_seconds=None) as log:
+        log.submit(make_entry(at=T0 - 100))  # held in its fsync while the others queue up
+        assert syncing.wait(30)
+        entries = []
+        for i in range(20):
+            if i % 2:
+                extra = {"x": np.full(2, float(i)), "new": np.array(["a", "b"])}
+                entries.append(make_entry(rows=2, version="2", at=T0 + i, inputs=extra))
+            else:
+                entries.append(make_entry(rows=2, version="1", at=T0 + i, inputs={"x": np.full(2, float(i))}))
+        futures = [log.submit(e) for e in entries]
+        release.set()
+        for future in futures:
+            future.result(timeout=30)
+        table = log.scan("churn", since=datetime.fromtimestamp(T0, UTC))
+    assert table.column("request_id").to_pylist() == [r for e in entries for r in e.request_ids]
+    assert table.column("input.x").to_pylist() == [float(i) for i in range(20) for _ in range(2)]
+    assert table.column("model_version").to_pylist() == [str(1 + i % 2) for i in range(20) for _ in range(2)]
+    assert table.column("input.new").to_pylist() == [None, None, "a", "b"] * 10
