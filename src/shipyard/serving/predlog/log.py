@@ -30,7 +30,13 @@ from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnav
 from shipyard.serving.predlog import _maintenance
 from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS, RawBatch
 from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry, layout_key
-from shipyard.serving.predlog._feedback import FEEDBACK_SCHEMA, feedback_batch, join_latest, to_micros
+from shipyard.serving.predlog._feedback import (
+    FEEDBACK_SCHEMA,
+    decode_values,
+    feedback_batch,
+    join_latest,
+    to_micros,
+)
 from shipyard.serving.predlog._scan import finish_scan, read_tables
 from shipyard.serving.predlog._segments import Segment, sort_by_time
 from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, read_only_view
@@ -453,22 +459,27 @@ class PredictionLog:
     ) -> pa.Table:
         """Feedback rows with ``since <= at < until`` in time order: ``at``, ``request_id``, ``row``
         (null: every row of the request) and ``value``, typed when the window's values share a type."""
-        from shipyard.serving.predlog._feedback import decode_values
-
         table = self._scan(endpoint, FEEDBACK, since, until, None)
         value = decode_values(table) if table.num_rows else pa.nulls(0, pa.string())
         return table.select(["at", "request_id", "row"]).append_column("value", value)
 
     def labelled(
-        self, endpoint: str, *, since: datetime | None = None, until: datetime | None = None
+        self,
+        endpoint: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        columns: list[str] | None = None,
     ) -> pa.Table:
         """``scan`` plus ``label`` and ``label_at``: the latest feedback for each (request id, row).
 
         Every feedback ever stored for the endpoint is considered, since labels arrive after the window.
+        ``columns`` limits the prediction columns read (``label`` and ``label_at`` always follow).
         """
-        predictions = self.scan(endpoint, since=since, until=until)
-        feedback = self._scan(endpoint, FEEDBACK, None, None, None)
-        return join_latest(predictions, feedback)
+        needed = None if columns is None else list(dict.fromkeys([*columns, "request_id", "row"]))
+        predictions = self.scan(endpoint, since=since, until=until, columns=needed)
+        joined = join_latest(predictions, self._scan(endpoint, FEEDBACK, None, None, None))
+        return joined if columns is None else joined.select([*columns, "label", "label_at"])
 
     def _scan(
         self,
