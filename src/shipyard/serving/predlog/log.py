@@ -76,7 +76,8 @@ class PredictionLog:
 
     >>> import tempfile, numpy as np
     >>> from shipyard.serving.predlog import LogEntry
-    >>> log = PredictionLog(Path(tempfile.mkdtemp()), fsync=False)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> log = PredictionLog(Path(folder.name), fsync=False)
     >>> log.start()
     >>> log.submit(LogEntry(endpoint="churn", model_name="churn", model_version="1", request_ids=["r1"],
     ...     rows=[0], protocol="native", received_at=np.array([1.7e9]), latency_ms=np.array([1.5]),
@@ -85,6 +86,7 @@ class PredictionLog:
     >>> log.labelled("churn").select(["request_id", "input.age", "output.prediction", "label"]).to_pylist()
     [{'request_id': 'r1', 'input.age': 31, 'output.prediction': 1, 'label': 0}]
     >>> log.close()
+    >>> folder.cleanup()
     """
 
     def __init__(
