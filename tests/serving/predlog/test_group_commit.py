@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shipyard.core.errors import InvalidParameterError
+from shipyard.core.errors import InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import PredictionLog, _wal
 from shipyard.serving.predlog._scan import read_tables
 from tests.serving.predlog.entries import T0, make_entry
@@ -119,3 +119,31 @@ def test_one_turn_with_two_versions_keeps_every_row(root: Path, monkeypatch: pyt
     assert table.column("input.x").to_pylist() == [float(i) for i in range(20) for _ in range(2)]
     assert table.column("model_version").to_pylist() == [str(1 + i % 2) for i in range(20) for _ in range(2)]
     assert table.column("input.new").to_pylist() == [None, None, "a", "b"] * 10
+
+
+def test_a_failed_fsync_fails_its_callers_and_the_log_goes_on(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = _wal._sync
+    fail_next = threading.Event()
+
+    def flaky_sync(fd: int) -> None:
+        if fail_next.is_set():
+            fail_next.clear()
+            raise OSError(28, "No space left on device")
+        original(fd)
+
+    monkeypatch.setattr(_wal, "_sync", flaky_sync)
+    with PredictionLog(root, maintenance_seconds=None) as log:
+        before = make_entry(rows=2)
+        log.submit(before).result(timeout=30)
+        fail_next.set()
+        lost = make_entry(rows=2)
+        with pytest.raises(StoreUnavailableError, match="No space left"):
+            log.submit(lost).result(timeout=30)
+        after = make_entry(rows=2)
+        log.submit(after).result(timeout=30)  # in a fresh WAL file
+        acknowledged = before.request_ids + after.request_ids
+        assert set(acknowledged) <= set(log.scan("churn").column("request_id").to_pylist())
+    with PredictionLog(root, maintenance_seconds=None) as log:
+        assert set(acknowledged) <= set(log.scan("churn").column("request_id").to_pylist())

@@ -79,12 +79,17 @@ class WalFile:
             os.close(self._fd)
             raise
 
-    def append(self, data: bytes) -> None:
+    def append(self, data: bytes, *, sync: bool = True) -> None:
+        """Write ``data`` at the end; with ``sync`` (and ``fsync``) return once it is on disk."""
         view = memoryview(data)
         while view:  # a regular file writes everything at once; loop for the rare short write
             written = os.write(self._fd, view)
             view = view[written:]
         self.size += len(data)
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
         if self.fsync:
             _sync(self._fd)
 

@@ -19,6 +19,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -272,19 +273,35 @@ class PredictionLog:
             # Once RUNNING a future can no longer be cancelled, so set_result below cannot race a cancel.
             item.future.set_running_or_notify_cancel()
             groups[(item.endpoint, item.kind)].append(item)
+        # Write every endpoint's share first, then fsync each file: the disk sees all the writes before
+        # the first flush, and one journal commit often covers the other files too.
+        staged: list[tuple[Stream, list[Rows], list[_Item]]] = []
         for (endpoint, kind), group in groups.items():
             try:
                 stream = self._stream(endpoint, kind)
                 batches, written = self._encode(kind, group)
                 if written:
-                    self._append(stream, batches)
+                    self._guarded(stream, lambda s, b=batches: s.open_wal().append(_frame(b), sync=False))
+                    staged.append((stream, batches, written))
             except Exception as exc:
-                logger.exception("prediction log: could not write to %s/%s", endpoint, kind)
-                error = StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}")
-                _fail(group, error)
+                self._fail_write(endpoint, kind, group, exc)
+        for stream, batches, written in staged:
+            try:
+                self._guarded(stream, lambda s: s.wal.sync())  # type: ignore[union-attr]
+            except Exception as exc:
+                self._fail_write(stream.folder.parent.name, stream.folder.name, written, exc)
                 continue
+            with self._lock:
+                if not stream.active_rows:
+                    stream.active_since = time.monotonic()
+                stream.active.extend(batches)
+                stream.active_rows += sum(batch.num_rows for batch in batches)
             for item in written:
                 _resolve(item.future, None)
+
+    def _fail_write(self, endpoint: str, kind: str, items: list[_Item], exc: Exception) -> None:
+        logger.error("prediction log: could not write to %s/%s: %s", endpoint, kind, exc)
+        _fail(items, StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}"))
 
     def _encode(self, kind: str, group: list[_Item]) -> tuple[list[Rows], list[_Item]]:
         """Records for ``group``: one per column layout; an entry that cannot be stored fails alone."""
@@ -317,24 +334,19 @@ class PredictionLog:
                     _fail([item], InvalidParameterError(message, field="entry"))
         return batches, written
 
-    def _append(self, stream: Stream, batches: list[Rows]) -> None:
-        data = b"".join(encode_record(batch) for batch in batches)
+    def _guarded(self, stream: Stream, action: Callable[[Stream], None]) -> None:
+        """Run a WAL write or sync; on an OS error retire the file, whose tail is now unknown.
+
+        Its acknowledged rows are still sealed from memory; the next turn starts a fresh file.
+        """
         try:
-            stream.open_wal().append(data)
+            action(stream)
         except OSError:
-            # The file's tail is now unknown: close it (its acknowledged rows are still sealed from memory)
-            # and let the next turn start a fresh file.
             with self._lock:
                 chunk = stream.freeze()
             if chunk is not None:
                 self._seal_queue.put(chunk)
             raise
-        rows = sum(batch.num_rows for batch in batches)
-        with self._lock:
-            if not stream.active_rows:
-                stream.active_since = time.monotonic()
-            stream.active.extend(batches)
-            stream.active_rows += rows
 
     def _roll_wait(self) -> float:
         now, wait = time.monotonic(), 1.0
@@ -578,6 +590,10 @@ class PredictionLog:
     def _require_running(self) -> None:
         if not self._running:
             raise StoreUnavailableError("the prediction log is not running; call start() first")
+
+
+def _frame(batches: list[Rows]) -> bytes:
+    return b"".join(encode_record(batch) for batch in batches)
 
 
 def _resolve(future: concurrent.futures.Future[None], result: None) -> None:
