@@ -40,7 +40,7 @@ _TIME = BASE_SCHEMA.field("received_at").type
 Column = np.ndarray | list[Any]
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared fields would hold arrays
 class RawBatch:
     """Rows of one model version and one column layout; ``columns`` maps stored names to values."""
 

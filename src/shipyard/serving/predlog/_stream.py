@@ -38,7 +38,7 @@ JOURNAL = "compact.journal"
 Rows = RawBatch | pa.RecordBatch
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared fields would hold arrays
 class Chunk:
     """Rows of closed WAL files, on their way into one segment (then the files are deleted)."""
 
@@ -52,7 +52,7 @@ class Chunk:
         return sum(b.num_rows for b in self.batches)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared fields would hold arrays
 class Stream:
     folder: Path
     time_column: str
