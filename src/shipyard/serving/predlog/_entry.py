@@ -50,7 +50,7 @@ _MAX_CHECKED = 100_000
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: == on NumPy fields has no single truth value
 class LogEntry:
     """One model call: a batch of one or more requests, one array element per row.
 

@@ -104,7 +104,7 @@ def feedback_batch(
     kinds, numbers, texts = zip(*encoded, strict=True)
     return pa.RecordBatch.from_arrays(
         [
-            pa.repeat(pa.scalar(at_us, FEEDBACK_SCHEMA.field("at").type), len(request_ids)),
+            pa.array(np.full(len(request_ids), at_us, dtype=np.int64), type=FEEDBACK_SCHEMA.field("at").type),
             pa.array(list(request_ids), type=pa.string()),
             row_array,
             pa.array(kinds, type=pa.string()),
