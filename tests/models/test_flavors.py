@@ -16,7 +16,7 @@ EXAMPLES = sorted(FLAVOR_EXAMPLES)
 
 # MLflow warns, each time the example python_model class is made (also when unpickled), that an
 # ``Any`` type hint is no input schema it can validate; the hint is deliberate.
-pytestmark = pytest.mark.filterwarnings("ignore:Type hint used in the model's predict function:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:.*Type hint used in the model's predict function:UserWarning")
 
 
 @pytest.mark.parametrize("name", sorted(FLAVORS))

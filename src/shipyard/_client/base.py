@@ -18,6 +18,7 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.models.sdk import ModelMethods
 from shipyard.registry.sdk import RegistryMethods
 from shipyard.tracking.sdk import TrackingMethods
 from shipyard.usecases.sdk import UseCaseMethods
@@ -25,7 +26,7 @@ from shipyard.usecases.sdk import UseCaseMethods
 __all__ = ["BaseClient"]
 
 
-class BaseClient(TrackingMethods, RegistryMethods, UseCaseMethods, abc.ABC):
+class BaseClient(TrackingMethods, RegistryMethods, ModelMethods, UseCaseMethods, abc.ABC):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

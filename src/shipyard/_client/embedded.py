@@ -22,6 +22,7 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.models.sdk import EmbeddedModelMethods
 from shipyard.registry.sdk import EmbeddedRegistryMethods
 from shipyard.tracking.sdk import EmbeddedTrackingMethods
 from shipyard.usecases.sdk import EmbeddedUseCaseMethods
@@ -29,7 +30,9 @@ from shipyard.usecases.sdk import EmbeddedUseCaseMethods
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(EmbeddedTrackingMethods, EmbeddedRegistryMethods, EmbeddedUseCaseMethods, BaseClient):
+class EmbeddedClient(
+    EmbeddedTrackingMethods, EmbeddedRegistryMethods, EmbeddedModelMethods, EmbeddedUseCaseMethods, BaseClient
+):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:
