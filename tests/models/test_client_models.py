@@ -52,6 +52,21 @@ def test_log_register_and_load_by_every_uri(
     assert latest.version == 2 and latest.run_id == second.run_id
     # the same bytes in two runs are one cache entry, whatever URI names them
     assert fetch_package(client, first.model_uri, cache).digest == fetched.digest
+    # log_model also made an MLflow-style logged model holding the same files
+    assert first.model_id is not None and first.model_id.startswith("m-")
+    logged = fetch_package(client, f"models:/{first.model_id}", cache)
+    assert logged.digest == fetched.digest and logged.run_id == first.run_id
+    with platform.database.session() as session:
+        from shipyard.registry import versions
+        from shipyard.tracking import logged_models
+
+        assert versions.get_model_version(session, "churn", 1).model_id == first.model_id
+        model = logged_models.get_logged_model(session, first.model_id)
+        assert (model.status, model.source_run_id, model.model_type) == (
+            "LOGGED_MODEL_READY",
+            first.run_id,
+            example.flavor,
+        )
 
 
 def test_log_model_into_an_open_run(client: BaseClient, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from shipyard.models.flavors import get_flavor
 from shipyard.models.flavors.base import Flavor, flavor_for
 from shipyard.models.signature import Signature, infer_signature
 
-__all__ = ["MANIFEST", "LoadedModel", "file_digests", "load_model", "save_model"]
+__all__ = ["MANIFEST", "LoadedModel", "file_digests", "load_manifest", "load_model", "save_model"]
 
 MANIFEST = "shipyard.json"
 MLMODEL = "MLmodel"
@@ -161,6 +161,14 @@ class LoadedModel:
 
     def predict_proba(self, data: Any) -> Any | None:
         return self.flavor.predict_proba(self.model, self.prepare(data))
+
+
+def load_manifest(folder: str | Path) -> dict[str, Any]:
+    """The ``shipyard.json`` of a package folder, as written by ``save_model`` (not verified)."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise InvalidParameterError(f"{folder} has no {MANIFEST}; it is not a Shipyard package", field="path")
+    return dict(json.loads(path.read_text()))
 
 
 def _verify(folder: Path, expected: dict[str, str]) -> None:

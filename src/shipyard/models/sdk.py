@@ -23,7 +23,7 @@ from shipyard.models.fetch import (
     location_of,
     parse_model_uri,
 )
-from shipyard.models.package import LoadedModel, load_model, save_model
+from shipyard.models.package import LoadedModel, load_manifest, load_model, save_model
 from shipyard.models.signature import Signature
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class ModelInfo:
     run_id: str
     artifact_path: str
     model_uri: str  # runs:/<run_id>/<artifact_path>
+    model_id: str | None = None  # the MLflow-style logged model (models:/m-<id>) holding the same files
     registered_model_name: str | None = None
     version: int | None = None
 
@@ -63,7 +64,11 @@ class ModelMethods(abc.ABC):
         """Resolve a model URI and list the package's files with their stored digests."""
 
     @abc.abstractmethod
-    def _register_version(self, name: str, source: str, run_id: str) -> int:
+    def _log_model_files(self, run_id: str, name: str, flavor: str, package: Path) -> str:
+        """Create a READY logged model of the run holding the package's files; its id."""
+
+    @abc.abstractmethod
+    def _register_version(self, name: str, source: str, run_id: str, model_id: str) -> int:
         """Create the registered model if needed and a version from ``source``; its number."""
 
     @abc.abstractmethod
@@ -101,8 +106,10 @@ class ModelMethods(abc.ABC):
                 run_id = handle.run_id
             upload = self._run_sink()[2]
             try:
-                for file in sorted(p for p in package.rglob("*") if p.is_file()):
+                for file in _package_files(package):
                     upload(run_id, file, f"{folder_name}/{file.relative_to(package).as_posix()}")
+                flavor_name = load_manifest(package)["flavor"]
+                model_id = self._log_model_files(run_id, folder_name, flavor_name, package)
             except BaseException:
                 if handle is not None:
                     handle.end("FAILED")
@@ -112,8 +119,8 @@ class ModelMethods(abc.ABC):
         source = f"runs:/{run_id}/{folder_name}"
         version = None
         if registered_model_name:
-            version = self._register_version(registered_model_name, source, run_id)
-        return ModelInfo(run_id, folder_name, source, registered_model_name, version)
+            version = self._register_version(registered_model_name, source, run_id, model_id)
+        return ModelInfo(run_id, folder_name, source, model_id, registered_model_name, version)
 
     def load_model(self, uri: str, *, cache_dir: str | Path | None = None) -> LoadedModel:
         """Fetch ``uri`` (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/NAME/latest``,
@@ -123,6 +130,10 @@ class ModelMethods(abc.ABC):
         """
         fetched = fetch_package(self, uri, Path(cache_dir) if cache_dir else self._model_cache_dir())  # type: ignore[arg-type]
         return load_model(fetched.path, trusted=True)
+
+
+def _package_files(package: Path) -> list[Path]:
+    return sorted(p for p in package.rglob("*") if p.is_file())
 
 
 def _relative(paths_and_digests: list[tuple[str, str, int]], prefix: str) -> list[PackageFile]:
@@ -176,7 +187,39 @@ class EmbeddedModelMethods(ModelMethods):
             )
             return location, _relative([(r.path, r.digest, r.size) for r in rows], location.prefix)
 
-    def _register_version(self, name: str, source: str, run_id: str) -> int:
+    def _log_model_files(self, run_id: str, name: str, flavor: str, package: Path) -> str:
+        from shipyard.core import files
+        from shipyard.tracking import logged_models, runs
+
+        blobs = [
+            (p.relative_to(package).as_posix(), self.platform.artifacts.put_file(p))
+            for p in _package_files(package)
+        ]
+        with self.platform.database.session(write=True) as session:
+            experiment_id = runs.get_run(session, run_id).experiment_id
+            model = logged_models.create_logged_model(
+                session,
+                actor=self.actor,
+                experiment_id=experiment_id,
+                name=name,
+                model_type=flavor,
+                source_run_id=run_id,
+            )
+            for path, blob in blobs:  # the run's blobs: content-addressed, so stored once
+                files.register_file(
+                    session,
+                    actor=self.actor,
+                    owner_type="logged_model",
+                    owner_id=model.id,
+                    path=path,
+                    blob=blob,
+                )
+            logged_models.finalize_logged_model(
+                session, actor=self.actor, model_id=model.id, status="LOGGED_MODEL_READY"
+            )
+            return model.id
+
+    def _register_version(self, name: str, source: str, run_id: str, model_id: str) -> int:
         from shipyard.registry import models, versions
 
         with self.platform.database.session(write=True) as session:
@@ -185,7 +228,7 @@ class EmbeddedModelMethods(ModelMethods):
             except LookupError:
                 models.create_registered_model(session, actor=self.actor, name=name)
             return versions.create_model_version(
-                session, actor=self.actor, name=name, source=source, run_id=run_id
+                session, actor=self.actor, name=name, source=source, run_id=run_id, model_id=model_id
             ).version
 
     def _model_cache_dir(self) -> Path:
@@ -252,10 +295,32 @@ class RemoteModelMethods(ModelMethods):
         rows = [(str(f["path"]), str(f["digest"]), int(f["size"])) for f in listed]
         return location, _relative(rows, location.prefix)
 
-    def _register_version(self, name: str, source: str, run_id: str) -> int:
+    def _log_model_files(self, run_id: str, name: str, flavor: str, package: Path) -> str:
+        experiment_id = self._request("GET", f"/api/v1/runs/{run_id}").json()["experiment_id"]
+        body = {"experiment_id": experiment_id, "name": name, "model_type": flavor, "source_run_id": run_id}
+        model_id = str(
+            self._request("POST", "/api/2.0/mlflow/logged-models", json=body).json()["model"]["info"][
+                "model_id"
+            ]
+        )
+        for file in _package_files(package):
+            with open(file, "rb") as handle:
+                self._request(
+                    "PUT",
+                    f"/api/v1/logged-models/{model_id}/artifacts",
+                    params={"path": file.relative_to(package).as_posix()},
+                    content=handle,
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+        self._request(
+            "PATCH", f"/api/2.0/mlflow/logged-models/{model_id}", json={"status": "LOGGED_MODEL_READY"}
+        )
+        return model_id
+
+    def _register_version(self, name: str, source: str, run_id: str, model_id: str) -> int:
         with contextlib.suppress(ConflictError):  # it exists: add a version to it
             self._request("POST", "/api/2.0/mlflow/registered-models/create", json={"name": name})
-        body = {"name": name, "source": source, "run_id": run_id}
+        body = {"name": name, "source": source, "run_id": run_id, "model_id": model_id}
         created = self._request("POST", "/api/2.0/mlflow/model-versions/create", json=body).json()
         return int(created["model_version"]["version"])
 
