@@ -113,3 +113,18 @@ def test_xgboost_model_class_outside_the_allow_list_is_refused(tmp_path: Path) -
     with pytest.raises(IntegrityError, match=r"subprocess\.Popen") as refused:
         load_model(path)
     assert refused.value.field == "model_class"
+
+
+def test_mlflow_python_model_without_mlflow_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from shipyard.core.errors import ConfigurationError
+
+    example = FLAVOR_EXAMPLES["mlflow-python-model"]()
+    path = save_model(example.model, tmp_path / "pkg")
+    for module in [name for name in sys.modules if name == "mlflow" or name.startswith("mlflow.")]:
+        monkeypatch.setitem(sys.modules, module, None)  # as if MLflow were not installed
+    with pytest.raises(ConfigurationError, match="needs the mlflow package"):
+        load_model(path, trusted=True)
