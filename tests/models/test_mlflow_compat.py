@@ -45,12 +45,17 @@ def test_mlflow_pyfunc_loads_shipyard_packages(
     if example.trusted:  # MLflow, too, refuses pickles unless told otherwise
         monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
     path = save_model(example.model, tmp_path / "pkg", input_example=example.features)
-    if example.flavor == "python_model":
-        pytest.skip("Shipyard's own PythonModel has no MLflow loader; MLflow's python_model flavor does")
     theirs = mlflow.pyfunc.load_model(str(path)).predict(example.features)
     if isinstance(theirs, dict):  # MLflow's ONNX pyfunc answers every output by name; labels come first
         theirs = theirs["label"]
     _same(theirs, example.expected)
+
+
+def test_mlflow_refuses_shipyard_pickles_without_the_opt_in(tmp_path: Path) -> None:
+    example = FLAVOR_EXAMPLES["python_model"]()
+    path = save_model(example.model, tmp_path / "pkg", input_example=example.features)
+    with pytest.raises(IntegrityError, match="runs code when loaded"):
+        mlflow.pyfunc.load_model(str(path))
 
 
 def _log_with_mlflow(mlflow_url: str, flavor: str, model: Any, registered: str, **kwargs: Any) -> None:

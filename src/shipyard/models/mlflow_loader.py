@@ -1,12 +1,15 @@
 """The ``loader_module`` MLflow calls for Shipyard packages it cannot read with its own flavors.
 
 ``mlflow.pyfunc.load_model`` imports the module named in a package's ``python_function`` section and
-calls ``_load_pyfunc(path)``; for such packages (a LightGBM classifier, whose file is a booster) this
-loads the package with Shipyard, hash check and signature included.
+calls ``_load_pyfunc(path)``; for such packages (a LightGBM classifier, whose file is a booster, and
+Shipyard's own ``PythonModel``) this loads the package with Shipyard, hash check and signature
+included. Pickles load only when the MLflow user opted in the way MLflow asks for its own
+(``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from shipyard.models.package import LoadedModel, load_model
@@ -28,5 +31,6 @@ class ShipyardPyfunc:
 
 
 def _load_pyfunc(path: str) -> ShipyardPyfunc:
-    # Never trusted: a package read by MLflow from wherever it was pointed at must not run pickles.
-    return ShipyardPyfunc(load_model(path))
+    # MLflow reads packages from wherever it is pointed at: pickles need the user's explicit opt-in.
+    trusted = os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "").strip().lower() == "true"
+    return ShipyardPyfunc(load_model(path, trusted=trusted))
