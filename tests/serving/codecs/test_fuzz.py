@@ -31,10 +31,29 @@ SIGNATURES = [
     Signature(TensorSpec("int8", (-1,))),
 ]
 KEYS = [
-    "inputs", "outputs", "name", "shape", "datatype", "data", "parameters", "binary_data_size", "binary_data",
-    "binary_data_output", "id", "dataframe_split", "dataframe_records", "instances", "params", "columns",
-    "index", "rows", "a", "b", "c", "d",
-]  # fmt: skip
+    "inputs",
+    "outputs",
+    "name",
+    "shape",
+    "datatype",
+    "data",
+    "parameters",
+    "binary_data_size",
+    "binary_data",
+    "binary_data_output",
+    "id",
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "params",
+    "columns",
+    "index",
+    "rows",
+    "a",
+    "b",
+    "c",
+    "d",
+]
 DATATYPES = [*v2.DATATYPES, "BF16", "fp32"]
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
