@@ -136,8 +136,8 @@ def _use(rows: Any, signature: Signature | None) -> None:
 
 
 @SETTINGS
-@given(body=st.binary(max_size=200), header=st.one_of(st.none(), st.integers(-5, 250)))
-def test_v2_random_bytes(body: bytes, header: int | None) -> None:
+@given(body=st.binary(max_size=200), header=st.one_of(st.none(), st.integers(-5, 250), st.text(max_size=4)))
+def test_v2_random_bytes(body: bytes, header: int | str | None) -> None:
     with contextlib.suppress(InvalidParameterError):
         v2.decode_request(body, header)
 
