@@ -31,6 +31,7 @@ from shipyard.core.platform import Platform
 from shipyard.core.webhooks import WebhookDispatcher
 from shipyard.registry import routes as registry_routes
 from shipyard.tracking import routes as tracking_routes
+from shipyard.ui.app import create_ui
 from shipyard.usecases import routes as usecase_routes
 
 __all__ = ["create_app"]
@@ -169,4 +170,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(registry_routes.router)
     app.include_router(usecase_routes.portfolio_router)
     app.include_router(usecase_routes.usecase_router)
+    # The web UI: its own sub-application (HTML errors, cookie auth with CSRF), not in the OpenAPI document.
+    app.mount("/ui", create_ui(app))
     return app
