@@ -45,7 +45,7 @@ def lttb(x: np.ndarray, y: np.ndarray, target: int) -> tuple[np.ndarray, np.ndar
     >>> x = np.arange(10.0); y = np.array([0, 1, 0, 9, 0, 1, 0, -7, 0, 1.0])
     >>> kx, ky = lttb(x, y, 5)
     >>> kx.tolist(), ky.tolist()
-    ([0.0, 3.0, 5.0, 7.0, 9.0], [0.0, 9.0, 1.0, -7.0, 1.0])
+    ([0.0, 2.0, 3.0, 7.0, 9.0], [0.0, 0.0, 9.0, -7.0, 1.0])
     """
     n = len(x)
     if target >= n or target < 3:
