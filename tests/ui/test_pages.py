@@ -86,17 +86,40 @@ def test_lttb_keeps_the_extremes_and_the_requested_count() -> None:
     assert np.all(np.diff(kept_x) > 0)
 
 
-def test_long_series_are_bucketed_in_sql_then_downsampled(
+def _log(platform: Platform, run_id: str, points: list[MetricPoint]) -> None:
+    with platform.database.session(write=True) as session:
+        for start in range(0, len(points), 1000):
+            log_batch(session, actor=LOCAL_ADMIN, run_id=run_id, metrics=points[start : start + 1000])
+
+
+def test_short_series_are_read_whole_and_long_ones_sampled_by_index_seeks(
+    platform: Platform, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(series, "RAW_BUDGET", 1000)
+    short_run, long_run = seeded.run_ids[1], seeded.run_ids[2]
+    _log(
+        platform, short_run, [MetricPoint("wave", float(i % 7), 1_700_000_000_000 + i, i) for i in range(500)]
+    )
+    _log(
+        platform,
+        long_run,
+        [MetricPoint("wave", float(np.sin(i / 50)), 1_700_000_000_000 + i, 3 * i) for i in range(5000)],
+    )
+    with platform.database.session() as session:
+        short, long = metric_series(session, [short_run, long_run], "wave", target=300)
+    assert short.stored == 500 and len(short.steps) == 300 and short.downsampled
+    assert long.stored is None and long.span == (0, 14_997)
+    assert len(long.steps) == 300 and long.steps[0] == 0 and long.steps[-1] == 14_997
+    assert all(step % 3 == 0 for step in long.steps)  # real logged points, not interpolations
+    assert max(long.values) > 0.99 and min(long.values) < -0.99
+
+
+def test_many_points_at_one_step_are_reduced_in_sql(
     platform: Platform, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(series, "RAW_BUDGET", 100)
     run_id = seeded.run_ids[1]
-    points = [MetricPoint("wave", float(np.sin(i / 50)), 1_700_000_000_000 + i, i) for i in range(5000)]
-    points[2500] = MetricPoint("wave", 9.0, 1_700_000_000_000 + 2500, 2500)
-    with platform.database.session(write=True) as session:
-        for start in range(0, len(points), 1000):
-            log_batch(session, actor=LOCAL_ADMIN, run_id=run_id, metrics=points[start : start + 1000])
+    _log(platform, run_id, [MetricPoint("flat", float(i), 1_700_000_000_000 + i, 0) for i in range(300)])
     with platform.database.session() as session:
-        (found,) = metric_series(session, [run_id], "wave", target=300)
-    assert found.total == 5000 and len(found.steps) == 300 and found.downsampled
-    assert max(found.values) == 9.0 and found.steps[0] == 0 and found.steps[-1] == 4999
+        (found,) = metric_series(session, [run_id], "flat", target=50)
+    assert found.span == (0, 0) and found.steps == [0.0] and found.values == [0.0]

@@ -1,9 +1,14 @@
 """Metric series for charts, downsampled on the server so a browser never receives a million points.
 
-A series at most ``raw_limit`` points long is read whole; a longer one is first reduced in SQL to the
-lowest and highest point of each of ``2 * target`` step buckets (the database scans its index once and
-ships a few thousand rows), then Largest-Triangle-Three-Buckets (Steinarsson, 2013) keeps ``target``
-points that preserve the visual shape: peaks, dips and trends.
+Where a run's series lies is known cheaply: its last step is in ``latest_metric`` and its first is
+one index seek. A series whose step span fits the budget is read whole (exactly); a longer one is
+sampled by index seeks: ``2 * target`` probe steps spread evenly over the span, each answered by the
+first point at or after it, so the cost grows with the points drawn, not the points stored. Then
+Largest-Triangle-Three-Buckets (Steinarsson, 2013) keeps ``target`` points that preserve the
+visual shape: peaks, dips and trends among the sampled points.
+
+A span that hides many points per step (every point logged at step 0) is caught by a row cap on the
+whole read; such a series is then reduced in SQL to each step bucket's lowest and highest value.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import Integer, cast, func, select, text
 from sqlalchemy.orm import Session
 
-from shipyard.tracking.tables import Metric
+from shipyard.tracking.tables import LatestMetric, Metric
 
 __all__ = ["Series", "lttb", "metric_series"]
 
 TARGET_POINTS = 1500
-RAW_BUDGET = 200_000  # raw points read per chart across all its runs before bucketing in SQL
+PROBES_PER_POINT = 2  # sampled points per point drawn: LTTB then picks among them
+RAW_BUDGET = 200_000  # points read whole per chart, across its runs; longer series are sampled
 
 
 @dataclass(frozen=True)
@@ -29,11 +35,12 @@ class Series:
     run_id: str
     steps: list[float]
     values: list[float]
-    total: int  # points stored; ``len(steps)`` is what the chart draws
+    stored: int | None  # points stored when the series was read whole; None when it was sampled
+    span: tuple[int, int]  # first and last step
 
     @property
     def downsampled(self) -> bool:
-        return len(self.steps) < self.total
+        return self.stored is None or len(self.steps) < self.stored
 
 
 def lttb(x: np.ndarray, y: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,22 +57,30 @@ def lttb(x: np.ndarray, y: np.ndarray, target: int) -> tuple[np.ndarray, np.ndar
     n = len(x)
     if target >= n or target < 3:
         return x, y
-    edges = np.linspace(1, n - 1, target - 1).astype(int)  # target - 2 buckets over x[1:n-1]
-    keep = np.empty(target, dtype=int)
-    keep[0], keep[-1] = 0, n - 1
-    previous = 0
+    # target - 2 buckets over x[1:n-1]; the triangle's third corner is the next bucket's mean
+    # (the last point for the last bucket). Means are vectorised; the choice is sequential.
+    edges = np.linspace(1, n - 1, target - 1).astype(int)
+    edges = np.maximum(edges, np.arange(1, target))  # every bucket holds at least one point
+    edges[-1] = n - 1
+    sums_x, sums_y = np.add.reduceat(x[: n - 1], edges[:-1]), np.add.reduceat(y[: n - 1], edges[:-1])
+    sizes = np.diff(edges)
+    mean_x = np.append(sums_x / sizes, x[-1])[1:].tolist()
+    mean_y = np.append(sums_y / sizes, y[-1])[1:].tolist()
+    xs, ys, bounds = x.tolist(), y.tolist(), edges.tolist()
+    keep = [0]
+    px, py = xs[0], ys[0]
     for i in range(target - 2):
-        start, stop = edges[i], max(edges[i + 1], edges[i] + 1)
-        nxt_start, nxt_stop = stop, edges[i + 2] if i + 2 < len(edges) else n
-        if nxt_start >= nxt_stop:
-            nxt_start, nxt_stop = n - 1, n
-        mean_x, mean_y = x[nxt_start:nxt_stop].mean(), y[nxt_start:nxt_stop].mean()
-        px, py = x[previous], y[previous]
-        bx, by = x[start:stop], y[start:stop]
-        area = np.abs((px - mean_x) * (by - py) - (px - bx) * (mean_y - py))
-        previous = start + int(np.argmax(area))
-        keep[i + 1] = previous
-    return x[keep], y[keep]
+        mx, my = mean_x[i], mean_y[i]
+        best, best_area = bounds[i], -1.0
+        for j in range(bounds[i], bounds[i + 1]):
+            area = abs((px - mx) * (ys[j] - py) - (px - xs[j]) * (my - py))
+            if area > best_area:
+                best, best_area = j, area
+        keep.append(best)
+        px, py = xs[best], ys[best]
+    keep.append(n - 1)
+    index = np.asarray(keep)
+    return x[index], y[index]
 
 
 def _finite(values: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -76,61 +91,117 @@ def _finite(values: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     return array[mask, 0], array[mask, 1]
 
 
+def _bounds(session: Session, run_ids: Sequence[str], key: str) -> dict[str, tuple[int, int]]:
+    """First and last step of each run's series: the latest row, and one index seek per run."""
+    first = (
+        select(Metric.step)
+        .where(Metric.run_id == LatestMetric.run_id, Metric.key == key)
+        .order_by(Metric.step, Metric.timestamp)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(LatestMetric.run_id, first, LatestMetric.step).where(
+            LatestMetric.run_id.in_(list(run_ids)), LatestMetric.key == key
+        )
+    )
+    return {run_id: (low, high) for run_id, low, high in rows if low is not None}
+
+
+def _probe(
+    session: Session, run_id: str, key: str, low: int, high: int, count: int
+) -> list[tuple[float, float]]:
+    """The first point at or after each of ``count`` steps spread over [low, high]: index seeks only."""
+    steps = sorted({int(s) for s in np.linspace(low, high, count)})
+    values = ", ".join(f"(CAST(:p{i} AS BIGINT))" for i in range(len(steps)))
+    # Only placeholders are formatted into the SQL; every value is bound.
+    head = f"WITH probe(s) AS (VALUES {values}) SELECT m.step, m.value, m.is_nan FROM probe "  # noqa: S608
+    seek = (
+        "FROM metric n WHERE n.run_id = :run AND n.key = :key AND n.step >= probe.s "
+        "ORDER BY n.step, n.timestamp"
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # LATERAL reads the point straight from the index scan; SQLite lacks it, but there the row id
+        # sits in the index, so the join below costs no extra read.
+        lateral = f"CROSS JOIN LATERAL (SELECT n.step, n.value, n.is_nan {seek} LIMIT 1) AS m"
+        sql = f"{head}{lateral} ORDER BY m.step"
+    else:
+        sql = f"{head}JOIN metric m ON m.id = (SELECT n.id {seek} LIMIT 1) ORDER BY m.step"
+    statement = text(sql)
+    parameters: dict[str, object] = {f"p{i}": step for i, step in enumerate(steps)}
+    parameters.update(run=run_id, key=key)
+    seen: dict[int, float] = {}
+    for step, value, is_nan in session.execute(statement, parameters):
+        seen.setdefault(step, math.nan if is_nan or value is None else value)
+    return sorted(seen.items())
+
+
+def _buckets(
+    session: Session, run_ids: list[str], key: str, low: int, high: int, target: int
+) -> dict[str, list]:
+    """Each step bucket's lowest and highest value (a full scan; only for many points per step)."""
+    width = max(1, math.ceil((high - low + 1) / (2 * target)))
+    bucket = cast((Metric.step - low) / width, Integer).label("bucket")
+    found: dict[str, list[tuple[float, float]]] = {r: [] for r in run_ids}
+    rows = session.execute(
+        select(
+            Metric.run_id,
+            bucket,
+            func.min(Metric.step),
+            func.max(Metric.step),
+            func.min(Metric.value),
+            func.max(Metric.value),
+        )
+        .where(Metric.run_id.in_(run_ids), Metric.key == key, Metric.is_nan.is_(False))
+        .group_by(Metric.run_id, bucket)
+        .order_by(Metric.run_id, bucket)
+    )
+    for run_id, _, first_step, last_step, lowest, highest in rows:
+        found[run_id].append((first_step, lowest))
+        if last_step != first_step:
+            found[run_id].append((last_step, highest))
+    return found
+
+
 def metric_series(
     session: Session, run_ids: Sequence[str], key: str, *, target: int = TARGET_POINTS
 ) -> list[Series]:
-    """The series of metric ``key`` for each run that logged it, in ``run_ids`` order; three queries."""
+    """The series of metric ``key`` for each run that logged it, in ``run_ids`` order.
+
+    Two queries when every series is short; one more per long series (its probe query).
+    """
     if not run_ids:
         return []
-    where = and_(Metric.run_id.in_(list(run_ids)), Metric.key == key)
-    counts = {
-        run_id: (count, low, high)
-        for run_id, count, low, high in session.execute(
-            select(Metric.run_id, func.count(), func.min(Metric.step), func.max(Metric.step))
-            .where(where)
-            .group_by(Metric.run_id)
-        )
-    }
-    raw_limit = max(2 * target, RAW_BUDGET // max(1, len(counts)))
-    small = [r for r, (count, _, _) in counts.items() if count <= raw_limit]
-    large = [r for r, (count, _, _) in counts.items() if count > raw_limit]
-    points: dict[str, list[tuple[float, float]]] = {r: [] for r in counts}
-    if small:
+    bounds = _bounds(session, run_ids, key)
+    raw_limit = max(2 * target, RAW_BUDGET // max(1, len(bounds)))
+    short = [r for r, (low, high) in bounds.items() if high - low + 1 <= raw_limit]
+    points: dict[str, list[tuple[float, float]]] = {r: [] for r in bounds}
+    exact: set[str] = set()
+    if short:
         rows = session.execute(
             select(Metric.run_id, Metric.step, Metric.value, Metric.is_nan)
-            .where(Metric.run_id.in_(small), Metric.key == key)
+            .where(Metric.run_id.in_(short), Metric.key == key)
             .order_by(Metric.run_id, Metric.step, Metric.timestamp)
-        )
-        for run_id, step, value, is_nan in rows:
-            points[run_id].append((step, math.nan if is_nan or value is None else value))
-    if large:
-        low = min(counts[r][1] for r in large)
-        high = max(counts[r][2] for r in large)
-        width = max(1, math.ceil((high - low + 1) / (2 * target)))
-        bucket = cast((Metric.step - low) / width, Integer).label("bucket")
-        rows = session.execute(
-            select(
-                Metric.run_id,
-                bucket,
-                func.min(Metric.step),
-                func.max(Metric.step),
-                func.min(Metric.value),
-                func.max(Metric.value),
-            )
-            .where(Metric.run_id.in_(large), Metric.key == key, Metric.is_nan.is_(False))
-            .group_by(Metric.run_id, bucket)
-            .order_by(Metric.run_id, bucket)
-        )
-        for run_id, _, first_step, last_step, lowest, highest in rows:
-            # The bucket's envelope: its lowest and highest value, placed at its first and last step.
-            points[run_id].append((first_step, lowest))
-            if last_step != first_step:
-                points[run_id].append((last_step, highest))
+            .limit(RAW_BUDGET + 1)
+        ).all()
+        if len(rows) <= RAW_BUDGET:
+            for run_id, step, value, is_nan in rows:
+                points[run_id].append((step, math.nan if is_nan or value is None else value))
+            exact.update(short)
+        else:  # many points per step: reduce in SQL instead
+            low = min(bounds[r][0] for r in short)
+            high = max(bounds[r][1] for r in short)
+            points.update(_buckets(session, short, key, low, high, target))
+    for run_id, (low, high) in bounds.items():
+        if run_id not in short:
+            points[run_id] = _probe(session, run_id, key, low, high, PROBES_PER_POINT * target)
     result = []
     for run_id in run_ids:
-        if run_id not in counts:
+        if run_id not in bounds:
             continue
         x, y = _finite(points[run_id])
+        stored = len(points[run_id]) if run_id in exact else None
         x, y = lttb(x, y, target)
-        result.append(Series(run_id, x.tolist(), y.tolist(), counts[run_id][0]))
+        span = bounds[run_id]
+        result.append(Series(run_id, x.tolist(), y.tolist(), stored, span))
     return result

@@ -107,9 +107,15 @@ async def run_page(request: Request, viewer: ViewerDep, run_id: str) -> Response
 def _chart(session: Session, run_ids: list[str], key: str, names: dict[str, str]) -> dict[str, Any]:
     # Many runs share one chart: fewer points each keeps the payload near 30,000 points in all.
     series = metric_series(session, run_ids, key, target=max(200, min(1500, 30_000 // max(1, len(run_ids)))))
-    total = sum(s.total for s in series)
-    drawn = sum(len(s.steps) for s in series)
-    note = f"{total:,} points stored, {drawn:,} drawn (downsampled on the server)" if drawn < total else ""
+    notes = []
+    for s in series:
+        if s.stored is None:
+            notes.append(f"steps {s.span[0]:,} to {s.span[1]:,} sampled at {len(s.steps):,} points")
+        elif s.downsampled:
+            notes.append(f"{s.stored:,} points drawn as {len(s.steps):,}")
+    note = f"Downsampled on the server (LTTB): {'; '.join(notes[:3])}" if notes else ""
+    if len(notes) > 3:
+        note += f" and {len(notes) - 3} more series"
     return {
         "key": key,
         "x_label": "step",
