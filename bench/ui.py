@@ -6,7 +6,7 @@ audit rows), then requests each page through the real ASGI app in-process (auth 
 the median of several requests. The metric chart endpoint of the 1M-point run is timed too: it is the
 one that scans the series (bucketed in SQL, then LTTB).
 
-    python bench/ui.py [--postgres postgresql://postgres@127.0.0.1:5432/test] [--repeat 5]
+    python bench/ui.py [--postgres postgresql://postgres@127.0.0.1:5432/test [--no-sqlite]] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import httpx
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from shipyard.core.auth import LOCAL_ADMIN
 from shipyard.core.config import Settings
@@ -279,10 +279,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="also run on a database created (and dropped) on this server")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        backends = [("sqlite", f"sqlite:///{base / 'bench.db'}")]
+        backends = [] if args.no_sqlite else [("sqlite", f"sqlite:///{base / 'bench.db'}")]
         created = None
         if args.postgres:
             import psycopg
@@ -299,6 +300,11 @@ def main() -> None:
                 with Platform.open(settings) as platform:
                     ids = seed(platform)
                     platform.database.optimize()
+                    if backend == "postgresql":
+                        # Planner statistics, as autovacuum would gather them soon after a bulk load.
+                        with platform.database.engine.connect() as connection:
+                            connection.execute(text("ANALYZE"))
+                            connection.commit()
                     report(backend, measure(platform, ids, args.repeat))
         finally:
             if created:

@@ -70,11 +70,17 @@ def test_every_page_renders_without_console_errors(
     assert not errors, "\n".join(errors)
 
 
-def test_matrix_points_are_links_reachable_by_keyboard(
+def test_theme_toggle_and_matrix_points_reachable_by_keyboard(
     server_url: str, seeded: Seeded, page_errors: tuple[Any, list[str]]
 ) -> None:
     page, errors = page_errors
     page.goto(f"{server_url}/ui/portfolio/{seeded.portfolio_id}")
+    # The theme toggle flips the theme and remembers it across pages.
+    page.click("#theme-toggle")
+    theme = page.locator("html").get_attribute("data-theme")
+    assert theme in ("dark", "light")
+    page.reload()
+    assert page.locator("html").get_attribute("data-theme") == theme
     point = page.locator("svg a").first
     point.focus()
     page.keyboard.press("Enter")

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from shipyard.tracking.tables import LatestMetric, Metric
 
-__all__ = ["Series", "lttb", "metric_series"]
+__all__ = ["TARGET_POINTS", "Series", "lttb", "metric_series"]
 
-TARGET_POINTS = 1500
+TARGET_POINTS = 1000  # about one point per pixel of a wide chart
 PROBES_PER_POINT = 2  # sampled points per point drawn: LTTB then picks among them
 RAW_BUDGET = 200_000  # points read whole per chart, across its runs; longer series are sampled
 

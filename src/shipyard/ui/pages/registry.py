@@ -16,7 +16,7 @@ from shipyard.core.auth import Role, require_role
 from shipyard.core.errors import NotFoundError, ShipyardError
 from shipyard.registry import aliases
 from shipyard.registry.models import get_registered_model, load_model_records, search_registered_models
-from shipyard.registry.tables import ApprovalRequest, ModelVersion, RegisteredModel
+from shipyard.registry.tables import ApprovalRequest, ModelVersion, RegisteredModelAlias
 from shipyard.registry.versions import get_model_version, load_version_records
 from shipyard.tracking.experiments import encode_offset
 from shipyard.tracking.runs import load_records
@@ -192,8 +192,10 @@ def _approvals(session: Session, status: str) -> dict[str, Any]:
     found = aliases.list_requests(session, status=None if status == "all" else status)
     keys = {(r.name, r.version) for r in found}
     names = sorted({name for name, _ in keys})
-    models = list(session.scalars(select(RegisteredModel).where(RegisteredModel.name.in_(names))))
-    current = {record.model.name: record.aliases for record in load_model_records(session, models)}
+    # Only the aliases: where each requested alias points now (the models' other details are not shown).
+    current: dict[str, dict[str, int]] = {name: {} for name in names}
+    for row in session.scalars(select(RegisteredModelAlias).where(RegisteredModelAlias.name.in_(names))):
+        current[row.name][row.alias] = row.version
     return {"requests": found, "current": current}
 
 

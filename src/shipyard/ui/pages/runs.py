@@ -23,7 +23,7 @@ from shipyard.tracking.search import search_runs
 from shipyard.tracking.tables import Run
 from shipyard.ui.pages._common import read
 from shipyard.ui.render import render
-from shipyard.ui.series import metric_series
+from shipyard.ui.series import TARGET_POINTS, metric_series
 from shipyard.ui.session import ViewerDep, platform_of
 
 __all__ = ["router"]
@@ -106,7 +106,9 @@ async def run_page(request: Request, viewer: ViewerDep, run_id: str) -> Response
 
 def _chart(session: Session, run_ids: list[str], key: str, names: dict[str, str]) -> dict[str, Any]:
     # Many runs share one chart: fewer points each keeps the payload near 30,000 points in all.
-    series = metric_series(session, run_ids, key, target=max(200, min(1500, 30_000 // max(1, len(run_ids)))))
+    series = metric_series(
+        session, run_ids, key, target=max(200, min(TARGET_POINTS, 30_000 // max(1, len(run_ids))))
+    )
     notes = []
     for s in series:
         if s.stored is None:
