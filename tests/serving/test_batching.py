@@ -128,3 +128,23 @@ def test_cost_model_fits_intercept_and_slope() -> None:
     for _ in range(3):
         constant.observe(5, 0.01)
     assert constant.predict(50) == pytest.approx(0.01)
+
+
+def test_closed_loop_callers_keep_their_batches_whole() -> None:
+    """Eight callers that each send again as soon as answered: after warm-up, batches hold all eight
+    rather than splitting into a big and a small batch that each pay the model's full cost."""
+    model = SlowDouble(0.01)
+
+    async def caller(batcher: AdaptiveBatcher, index: int) -> None:
+        for step in range(15):
+            assert await batcher.submit(index * 100 + step) == 2 * (index * 100 + step)
+            await asyncio.sleep(0.001 * (index % 4))  # answers travel back at different speeds
+
+    async def main() -> None:
+        batcher = AdaptiveBatcher(model, name="t", max_batch_rows=64, max_delay=0.05)
+        await asyncio.gather(*(caller(batcher, i) for i in range(8)))
+        await batcher.close()
+
+    run(main())
+    sizes = [len(call) for call in model.calls[4:]]  # after the cost model and the target settle
+    assert sizes.count(8) >= 0.8 * len(sizes), sizes

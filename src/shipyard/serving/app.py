@@ -20,13 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from shipyard._version import __version__
 from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import AuthenticationError, ConfigurationError
+from shipyard.serving.fastpath import FastPath
 from shipyard.serving.manager import EndpointSpec, EventSink, ServingManager
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.routes import data_plane_router
 from shipyard.serving.source import ModelSource
 
-__all__ = ["TokenCheck", "create_serving_app"]
+__all__ = ["TokenCheck", "create_serving_app", "with_fast_path"]
 
 #: Maps a bearer secret (or None) to the principal it belongs to, raising AuthenticationError.
 TokenCheck = Callable[[str | None], Principal]
@@ -39,8 +40,7 @@ class _CachedTokens:
         self._check, self._ttl = check, ttl
         self._known: dict[str, tuple[Principal, float]] = {}
 
-    async def principal(self, request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
+    async def principal(self, header: str) -> Principal:
         scheme, _, secret = header.partition(" ")
         if not header or scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationError("a bearer token is required", field="Authorization")
@@ -107,12 +107,13 @@ def create_serving_app(
     install_error_handlers(app)
     dependencies: list[Any] = []
     feedback_dependencies: list[Any] = []
+    tokens: _CachedTokens | None = None
     if token_check is not None:
         tokens = _CachedTokens(token_check)
 
         def needs(role: Role) -> Any:
             async def check(request: Request) -> Principal:
-                return require_role(await tokens.principal(request), role)
+                return require_role(await tokens.principal(request.headers.get("authorization", "")), role)
 
             return Depends(check)
 
@@ -125,6 +126,7 @@ def create_serving_app(
         feedback_dependencies=feedback_dependencies,
     )
     app.include_router(router)
+    app.state.tokens = tokens
 
     @app.get("/health", summary="MLflow-style health", include_in_schema=False)
     async def health() -> Response:
@@ -136,3 +138,19 @@ def create_serving_app(
         return Response(__version__.encode(), media_type="text/plain")
 
     return app
+
+
+def with_fast_path(app: FastAPI, *, max_body_bytes: int) -> FastPath:
+    """``app`` behind the raw-ASGI inference path (same protocols, same auth, less overhead)."""
+    tokens: _CachedTokens | None = app.state.tokens
+
+    async def authorize(headers: dict[str, str]) -> None:
+        assert tokens is not None
+        require_role(await tokens.principal(headers.get("authorization", "")), Role.VIEWER)
+
+    return FastPath(
+        app,
+        app.state.serving,
+        max_body_bytes=max_body_bytes,
+        authorize=authorize if tokens is not None else None,
+    )

@@ -109,6 +109,7 @@ class AdaptiveBatcher(Generic[In, Out]):
         self.cost = CostModel()
         self._gap = 1.0  # smoothed seconds between arrivals; starts "idle"
         self._last_arrival = 0.0
+        self._last_rows = 1
         self.in_flight = 0
 
     # -- submitting ---------------------------------------------------------------------------------
@@ -148,6 +149,11 @@ class AdaptiveBatcher(Generic[In, Out]):
         budget = min(self.max_delay - age, 0.5 * self.cost.predict(rows))
         if budget <= 0:
             return 0.0
+        if rows < self._last_rows:
+            # Under steady concurrency the callers the last batch answered are on their way back:
+            # waiting for them keeps batches whole instead of splitting them into a large and a
+            # small one that each pay the model's full cost.
+            return budget
         expected = budget / max(self._gap, 1e-6)  # rows likely to arrive within the budget
         if expected < 1.0:
             return 0.0
@@ -157,15 +163,16 @@ class AdaptiveBatcher(Generic[In, Out]):
         return budget if later_rate > now_rate else 0.0
 
     async def _gather(self) -> None:
-        """Wait while waiting pays; stop early when arrivals pause (no row within two gaps)."""
+        """Wait while waiting pays; once the last batch's size is reached, stop when arrivals pause."""
         deadline = time.perf_counter() + self._wait_budget()
         while self._queued_rows < self.max_batch_rows:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return
+            pause = remaining if self._queued_rows < self._last_rows else max(2 * self._gap, 0.001)
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), timeout=min(remaining, 2 * self._gap))
+                await asyncio.wait_for(self._arrived.wait(), timeout=min(remaining, pause))
             except TimeoutError:
                 return
 
@@ -208,6 +215,7 @@ class AdaptiveBatcher(Generic[In, Out]):
             elapsed = time.perf_counter() - started
             rows = sum(p.rows for p in live)
             self.cost.observe(rows, elapsed)
+            self._last_rows = rows
             for pending, output in zip(live, outputs, strict=True):
                 if pending.future.done():
                     continue

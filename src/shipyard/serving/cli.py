@@ -56,7 +56,7 @@ def serve_command(
     from shipyard.core.config import is_loopback, load_settings
     from shipyard.core.logs import configure_logging
     from shipyard.core.platform import Platform
-    from shipyard.serving.app import create_serving_app
+    from shipyard.serving.app import create_serving_app, with_fast_path
     from shipyard.serving.endpoints import check_endpoint_name, check_model_uri
     from shipyard.serving.manager import EndpointSpec
     from shipyard.serving.sources import ClientSource, PlatformSource
@@ -113,7 +113,7 @@ def serve_command(
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: None)
         uvicorn.run(
-            app,
+            with_fast_path(app, max_body_bytes=settings.serving_max_body_bytes),
             host=host,
             port=port,
             loop="uvloop",

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from shipyard.core.errors import PayloadTooLargeError, ShipyardError, UnsupportedMediaTypeError
+from shipyard.core.errors import PayloadTooLargeError
 from shipyard.serving.manager import Endpoint, ServingManager
 from shipyard.serving.rows import Rows
 from shipyard.serving.runtime import ModelRuntime, Prediction
 from shipyard.serving.runtime import Request as InferRequest
 
-__all__ = ["Call", "check_content_type", "new_request_id", "read_body", "run_inference"]
+__all__ = ["Call", "new_request_id", "read_body", "run_inference"]
 
 
 def new_request_id() -> str:
@@ -36,20 +36,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLargeError(f"request body is over the {limit}-byte limit", field="body")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def check_content_type(request: Request, allowed: tuple[str, ...]) -> str | None:
-    """The media type (lower case, no parameters) if allowed; none given is allowed (clients omit it)."""
-    raw = request.headers.get("content-type")
-    if not raw:
-        return None
-    media = raw.split(";", 1)[0].strip().lower()
-    if media not in allowed:
-        raise UnsupportedMediaTypeError(
-            f"content type {media!r} is not accepted here; send one of {', '.join(allowed)}",
-            field="Content-Type",
-        )
-    return media
 
 
 @dataclass
@@ -110,7 +96,3 @@ async def run_inference(
     if prediction.logged is not None:
         await asyncio.wrap_future(prediction.logged)
     return prediction
-
-
-def status_of(exc: BaseException) -> int:
-    return exc.status_code if isinstance(exc, ShipyardError) else 500

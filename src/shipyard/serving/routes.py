@@ -9,7 +9,7 @@ Each protocol answers errors in its own shape (V2 ``{"error"}``, MLflow ``{"erro
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -17,13 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.core.errors import InvalidParameterError, NotFoundError, ShipyardError, StateConflictError
-from shipyard.serving.batching import BatcherClosedError
-from shipyard.serving.codecs import mlflow as mlflow_codec
-from shipyard.serving.codecs import native as native_codec
+from shipyard.core.errors import NotFoundError, ShipyardError, StateConflictError
+from shipyard.serving import protocols
 from shipyard.serving.codecs import v2 as v2_codec
 from shipyard.serving.feedback import FeedbackAccepted, FeedbackBody
-from shipyard.serving.http import Call, check_content_type, new_request_id, read_body, run_inference
+from shipyard.serving.http import read_body
 from shipyard.serving.manager import ServingManager
 from shipyard.serving.metrics import CONTENT_TYPE_LATEST
 
@@ -40,15 +38,12 @@ def _v2_error(exc: BaseException) -> Response:
     return Response(v2_codec.encode_error(str(exc)), status_code=status, media_type=JSON)
 
 
-def _model_error(exc: Exception) -> ShipyardError:
-    """What the model raised for one request's rows is a problem with that input: 400, not 500."""
-    if isinstance(exc, ShipyardError):
-        return exc
-    if isinstance(exc, BatcherClosedError):
-        return ShipyardError(str(exc))
-    return InvalidParameterError(
-        f"the model could not predict this input: {type(exc).__name__}: {exc}", field="inputs"
-    )
+def _reader(request: Request) -> Callable[[int], Awaitable[bytes]]:
+    return lambda limit: read_body(request, limit)
+
+
+def _response(reply: protocols.Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type=reply.media_type)
 
 
 def data_plane_router(
@@ -108,56 +103,10 @@ def data_plane_router(
         return Response(orjson.dumps(body), media_type=JSON)
 
     async def infer(request: Request, name: str, version: str | None) -> Response:
-        manager = get_manager(request)
-        call = Call.begin(name, "v2")
-        try:
-            endpoint = manager.get(name)
-            runtime = call.use(endpoint.runtime(version))
-            check_content_type(request, V2_TYPES)
-            body = await read_body(request, max_body_bytes)
-            header = request.headers.get("inference-header-content-length")
-            decoded = v2_codec.decode_request(body, header)
-            rows = v2_codec.request_to_rows(decoded, runtime.signature)
-            wanted = {o.name for o in decoded.outputs} if decoded.outputs else {"predict"}
-            unknown = wanted - {"predict", "predict_proba"}
-            if unknown:
-                raise InvalidParameterError(
-                    f"unknown output(s) {', '.join(sorted(unknown))}; this model has predict"
-                    + (", predict_proba" if runtime.has_probabilities else ""),
-                    field="outputs",
-                )
-            if "predict_proba" in wanted and not runtime.has_probabilities:
-                raise InvalidParameterError("this model has no predict_proba output", field="outputs")
-            request_id = decoded.id or new_request_id()
-            try:
-                prediction = await run_inference(
-                    call,
-                    endpoint,
-                    runtime,
-                    rows,
-                    request_id=request_id,
-                    want_probabilities="predict_proba" in wanted,
-                )
-            except Exception as exc:
-                raise _model_error(exc) from None
-            outputs = []
-            if "predict" in wanted:
-                outputs.append(("predict", prediction.predictions))
-            if "predict_proba" in wanted and prediction.probabilities is not None:
-                outputs.append(("predict_proba", prediction.probabilities))
-            payload, headers = v2_codec.encode_response(
-                model_name=name,
-                model_version=runtime.ref.version,
-                request_id=decoded.id,
-                outputs=outputs,
-                request=decoded,
-            )
-        except ShipyardError as exc:
-            call.finish(manager, exc.status_code)
-            return _v2_error(exc)
-        call.finish(manager, 200)
-        headers = {**headers, "x-request-id": request_id}
-        return Response(payload, headers=headers, media_type=headers.pop("content-type", JSON))
+        reply = await protocols.v2_infer(
+            get_manager(request), name, version, request.headers, _reader(request), max_body_bytes
+        )
+        return _response(reply)
 
     infer_docs = {
         **read_only,
@@ -209,41 +158,10 @@ def data_plane_router(
 
     # -- MLflow scoring ------------------------------------------------------------------------------
     async def invocations(request: Request, name: str | None) -> Response:
-        manager = get_manager(request)
-        if name is None:
-            if len(manager.endpoints) != 1:
-                error = mlflow_codec.ScoringError(
-                    404,
-                    "ENDPOINT_NOT_FOUND",
-                    f"{len(manager.endpoints)} endpoints are served here; "
-                    "post to /endpoints/NAME/invocations",
-                )
-                return Response(mlflow_codec.error_body(error), status_code=404, media_type=JSON)
-            name = next(iter(manager.endpoints))
-        call = Call.begin(name, "mlflow")
-        try:
-            endpoint = manager.get(name)
-            runtime = call.use(endpoint.runtime())
-            body = await read_body(request, max_body_bytes)
-            rows, _params = mlflow_codec.decode_invocations(
-                body, request.headers.get("content-type"), runtime.signature
-            )
-            try:
-                prediction = await run_inference(
-                    call, endpoint, runtime, rows, request_id=new_request_id(), want_probabilities=False
-                )
-            except Exception as exc:
-                raise _model_error(exc) from None
-            payload = mlflow_codec.encode_predictions(prediction.predictions)
-        except mlflow_codec.ScoringError as exc:
-            call.finish(manager, exc.status)
-            return Response(mlflow_codec.error_body(exc), status_code=exc.status, media_type=exc.content_type)
-        except ShipyardError as exc:
-            call.finish(manager, exc.status_code)
-            error = mlflow_codec.ScoringError(exc.status_code, _mlflow_code(exc), str(exc))
-            return Response(mlflow_codec.error_body(error), status_code=exc.status_code, media_type=JSON)
-        call.finish(manager, 200)
-        return Response(payload, media_type=JSON)
+        reply = await protocols.invocations(
+            get_manager(request), name, request.headers, _reader(request), max_body_bytes
+        )
+        return _response(reply)
 
     invocation_docs = {
         **read_only,
@@ -305,43 +223,15 @@ def data_plane_router(
 
     @router.post("/endpoints/{name}/predict", summary="Predict (native API)", openapi_extra=native_docs)
     async def native_predict(request: Request, name: str) -> Response:
-        manager = get_manager(request)
-        call = Call.begin(name, "native")
-        try:
-            endpoint = manager.get(name)
-            runtime = call.use(endpoint.runtime())
-            check_content_type(request, (JSON,))
-            body = await read_body(request, max_body_bytes)
-            rows, caller_id = native_codec.decode_native(body, runtime.signature)
-            want_probabilities = request.query_params.get("probabilities", "true").lower() not in (
-                "false",
-                "0",
-            )
-            request_id = caller_id or new_request_id()
-            try:
-                prediction = await run_inference(
-                    call,
-                    endpoint,
-                    runtime,
-                    rows,
-                    request_id=request_id,
-                    want_probabilities=want_probabilities and runtime.has_probabilities,
-                )
-            except Exception as exc:
-                raise _model_error(exc) from None
-        except ShipyardError as exc:
-            call.finish(manager, exc.status_code)
-            raise
-        payload = native_codec.encode_native(
-            predictions=prediction.predictions,
-            probabilities=prediction.probabilities,
-            classes=runtime.classes,
-            model_name=runtime.ref.name,
-            model_version=runtime.ref.version,
-            request_id=request_id,
+        reply = await protocols.native_predict(
+            get_manager(request),
+            name,
+            request.headers,
+            request.query_params,
+            _reader(request),
+            max_body_bytes,
         )
-        call.finish(manager, 200)
-        return Response(payload, media_type=JSON, headers={"x-request-id": request_id})
+        return _response(reply)
 
     # -- feedback ----------------------------------------------------------------------------------------
     @router.post(
@@ -377,13 +267,3 @@ def data_plane_router(
         return Response(get_manager(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return router
-
-
-def _mlflow_code(exc: ShipyardError) -> str:
-    if isinstance(exc, NotFoundError):
-        return "RESOURCE_DOES_NOT_EXIST"
-    if exc.status_code == 413:
-        return "REQUEST_LIMIT_EXCEEDED"
-    if exc.status_code == 415:
-        return "BAD_REQUEST"
-    return "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR"
