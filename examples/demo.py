@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
@@ -130,6 +131,74 @@ def promote(url: str, editor_token: str, admin: Any) -> str:
     )
 
 
+def serve_champion(admin: Any) -> str:
+    """An endpoint following the champion alias, hosted by the server; wait until it is loaded."""
+    admin.create_endpoint(MODEL_NAME, f"models:/{MODEL_NAME}@champion", description="cancer screening")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = admin.get_endpoint(MODEL_NAME).status
+        if status.state == "ready":
+            loaded = f"loaded, verified and warmed in {status.load_seconds:.2f} s"
+            return f"endpoint {MODEL_NAME} serves version {status.version} ({loaded})"
+        if status.state == "failed":
+            raise RuntimeError(f"the endpoint failed to load: {status.error}")
+        time.sleep(0.1)
+    raise RuntimeError("the endpoint did not load within 2 minutes")
+
+
+TRAFFIC = 240  # requests: the second half drifted
+
+
+def drifted(rows: Any) -> Any:
+    """Larger, rougher cells than in training: the size and texture features shift up."""
+    shifted = rows.copy()
+    for column in [c for c in rows.columns if "radius" in c or "perimeter" in c or "texture" in c]:
+        shifted[column] = shifted[column] * 1.35
+    return shifted
+
+
+def send_traffic(url: str, token: str) -> dict[str, Any]:
+    """One-row requests through all three protocols, loopback only, bounded in count."""
+    import numpy as np
+    import tritonclient.http as tritonhttp
+
+    _, x_test, _, y_test = _split()
+    rows = x_test.sample(n=TRAFFIC, replace=True, random_state=3).reset_index(drop=True)
+    labels = y_test.sample(n=TRAFFIC, replace=True, random_state=3).reset_index(drop=True)
+    rows.iloc[TRAFFIC // 2 :] = drifted(rows.iloc[TRAFFIC // 2 :]).to_numpy()
+    auth = {"Authorization": f"Bearer {token}"}
+    triton = tritonhttp.InferenceServerClient(url=url.removeprefix("http://"))
+    sent: list[tuple[str, int]] = []
+    by_protocol = {"v2": 0, "mlflow": 0, "native": 0}
+    with httpx.Client(base_url=url, headers=auth, timeout=30) as http:
+        for index in range(TRAFFIC):
+            row = rows.iloc[[index]]
+            protocol = ("native", "v2", "mlflow")[index % 3]
+            if protocol == "native":
+                answer = http.post(f"/endpoints/{MODEL_NAME}/predict", json={"rows": row.to_dict("records")})
+                answer.raise_for_status()
+                sent.append((answer.json()["request_id"], int(labels[index])))
+            elif protocol == "v2":
+                tensor = tritonhttp.InferInput("input-0", [1, row.shape[1]], "FP64")
+                tensor.set_data_from_numpy(row.to_numpy(dtype=np.float64))
+                request_id = f"demo-v2-{index}"
+                triton.infer(MODEL_NAME, [tensor], request_id=request_id, headers=auth)
+                sent.append((request_id, int(labels[index])))
+            else:
+                body = {"dataframe_split": row.to_dict(orient="split", index=False)}
+                http.post(f"/endpoints/{MODEL_NAME}/invocations", json=body).raise_for_status()
+            by_protocol[protocol] += 1
+    triton.close()
+    return {"sent": sent, "by_protocol": by_protocol}
+
+
+def feed_labels(admin: Any, traffic: dict[str, Any]) -> str:
+    for request_id, label in traffic["sent"]:
+        admin.send_feedback(MODEL_NAME, request_id, label)
+    counts = ", ".join(f"{k} {v}" for k, v in traffic["by_protocol"].items())
+    return f"{TRAFFIC} predictions ({counts}); {len(traffic['sent'])} delayed labels sent back"
+
+
 def main() -> int:
     if DEMO_HOME.exists():
         shutil.rmtree(DEMO_HOME)
@@ -226,6 +295,13 @@ def main() -> int:
         steps.run(
             "promote to champion through the approval workflow", lambda: promote(url, editor_secret, admin)
         )
+        steps.run("serve the champion (an endpoint following the alias)", lambda: serve_champion(admin))
+        traffic = steps.run(
+            f"send {TRAFFIC} requests over Open Inference V2, MLflow /invocations and the native API "
+            "(drift injected half way)",
+            lambda: send_traffic(url, viewer_secret),
+        )
+        steps.run("feed the delayed labels back", lambda: feed_labels(admin, traffic))
         events = list(admin.iter_audit())
 
     table = Table(title="Audit trail (newest first)", title_justify="left")

@@ -12,7 +12,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-__all__ = ["FeedbackAccepted", "FeedbackBody", "FeedbackItem"]
+from shipyard.serving.predlog import PredictionLog
+
+__all__ = ["FeedbackAccepted", "FeedbackBody", "FeedbackItem", "store_feedback"]
 
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/+=-]+$")]
 Label = float | int | bool | Annotated[str, StringConstraints(max_length=1000)]
@@ -58,3 +60,19 @@ class FeedbackBody(BaseModel):
 class FeedbackAccepted(BaseModel):
     endpoint: str
     accepted: int
+
+
+def store_feedback(
+    log: PredictionLog, endpoint: str, items: list[FeedbackItem], at: datetime | None = None
+) -> None:
+    """Write labels: those naming a row label that row, the others every row of their request."""
+    for has_row in (True, False):
+        chosen = [i for i in items if (i.row is not None) == has_row]
+        if chosen:
+            log.add_feedback(
+                endpoint,
+                [i.request_id for i in chosen],
+                [i.label for i in chosen],
+                rows=[i.row for i in chosen] if has_row else None,  # type: ignore[misc]
+                at=at,
+            )

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.core.errors import NotFoundError, ShipyardError, StateConflictError
 from shipyard.serving import protocols
 from shipyard.serving.codecs import v2 as v2_codec
-from shipyard.serving.feedback import FeedbackAccepted, FeedbackBody
+from shipyard.serving.feedback import FeedbackAccepted, FeedbackBody, store_feedback
 from shipyard.serving.http import read_body
 from shipyard.serving.manager import ServingManager
 from shipyard.serving.metrics import CONTENT_TYPE_LATEST
@@ -249,14 +249,7 @@ def data_plane_router(
                 "the prediction log is off here, so feedback cannot be stored", field="name"
             )
         items = body.items()
-        await run_in_threadpool(
-            manager.predlog.add_feedback,
-            name,
-            [i.request_id for i in items],
-            [i.label for i in items],
-            rows=[i.row for i in items],
-            at=body.at,
-        )
+        await run_in_threadpool(store_feedback, manager.predlog, name, items, body.at)
         return FeedbackAccepted(endpoint=name, accepted=len(items))
 
     # -- metrics ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from shipyard.serving import endpoints
-from shipyard.serving.feedback import FeedbackBody
+from shipyard.serving.feedback import FeedbackBody, store_feedback
 from shipyard.serving.schemas import EndpointPublic, EndpointsPublic
 
 if TYPE_CHECKING:
@@ -146,10 +146,7 @@ class EmbeddedServingMethods(ServingMethods):
             endpoints.get_endpoint(session, endpoint)
         # Not started: a server may hold the log open; labels written this way are their own durable
         # segment, which the server's scans pick up.
-        items = body.items()
-        PredictionLog(Path(self.platform.settings.prediction_log_dir)).add_feedback(
-            endpoint, [i.request_id for i in items], [i.label for i in items], rows=[i.row for i in items]
-        )
+        store_feedback(PredictionLog(Path(self.platform.settings.prediction_log_dir)), endpoint, body.items())
         return 1
 
 
