@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -297,14 +298,16 @@ def render(spec: ModelSpec, results: Results, notes: dict[str, str], t_s: dict[i
             goal = ""
             if name == "shipyard" and c == GOAL_CONNECTIONS:
                 goal = goal_cell(goals)
-            errors = result.non_2xx + result.socket_errors
+            errors = f"{result.non_2xx}" + (
+                f" +{result.socket_errors} socket" if result.socket_errors else ""
+            )
             table.add_row(
                 label,
                 str(c),
                 f"{result.requests_per_s:,.0f}",
                 _ms(result.p50_ms),
                 _ms(result.p99_ms),
-                f"[red]{errors}[/]" if errors else "0",
+                f"[red]{errors}[/]" if result.non_2xx or result.socket_errors else "0",
                 _x(ratio(result.requests_per_s, mlserver.requests_per_s if mlserver else None)),
                 _x(ratio(result.requests_per_s, mlflow.requests_per_s if mlflow else None)),
                 "-" if name == "echo" else _pct(percent(result.requests_per_s, bounds[c])),
@@ -367,6 +370,8 @@ def main() -> int:
     parser.add_argument("--mlserver-venv", type=Path, default=DEFAULT_CACHE, help="the cached MLServer venv")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    # SIGTERM ends the run through the ``finally`` blocks, which stop every server group.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         console.print("[red]wrk is not installed[/]: apt-get install -y wrk")
         return 2
