@@ -18,6 +18,7 @@ from shipyard.core.console import console, error_console
 from shipyard.core.errors import ConfigurationError, ShipyardError
 from shipyard.monitoring.cli import drift_command
 from shipyard.registry import cli as registry_cli
+from shipyard.serving import cli as serving_cli
 from shipyard.tracking import cli as tracking_cli
 from shipyard.usecases import cli as usecases_cli
 
@@ -123,11 +124,14 @@ def _warn_without_admin(platform: object) -> None:
 app.command("config")(core_cli.config_command)
 app.command("audit")(core_cli.audit_command)
 app.command("drift")(drift_command)
+app.command("serve")(serving_cli.serve_command)
+app.command("predict")(serving_cli.predict_command)
 app.add_typer(core_cli.db_app, name="db")
 app.add_typer(core_cli.token_app, name="token")
 app.add_typer(registry_cli.registry_app, name="registry")
 app.add_typer(tracking_cli.runs_app, name="runs")
 app.add_typer(usecases_cli.app, name="usecases")
+app.add_typer(serving_cli.endpoints_app, name="endpoints")
 
 
 def main() -> None:

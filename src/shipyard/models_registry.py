@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shipyard.core.tables
 import shipyard.registry.tables
+import shipyard.serving.tables
 import shipyard.tracking.tables
 import shipyard.usecases.tables  # noqa: F401
 

@@ -30,6 +30,8 @@ from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
 from shipyard.core.webhooks import WebhookDispatcher
 from shipyard.registry import routes as registry_routes
+from shipyard.serving import endpoint_routes
+from shipyard.serving.hosting import HostedServing, include_data_plane
 from shipyard.tracking import routes as tracking_routes
 from shipyard.usecases import routes as usecase_routes
 
@@ -139,9 +141,15 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         owned = platform is None
         app.state.platform = platform if platform is not None else Platform.open(settings)
         dispatcher = WebhookDispatcher(app.state.platform.database).start()
+        hosted = HostedServing(app.state.platform) if settings.serving_enabled else None
+        if hosted is not None:
+            await hosted.start()
+            app.state.serving = hosted.manager
         try:
             yield
         finally:
+            if hosted is not None:
+                await hosted.stop()
             dispatcher.stop()
             if owned:
                 app.state.platform.close()
@@ -169,4 +177,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(registry_routes.router)
     app.include_router(usecase_routes.portfolio_router)
     app.include_router(usecase_routes.usecase_router)
+    app.include_router(endpoint_routes.router)
+    if settings.serving_enabled:
+        include_data_plane(app, max_body_bytes=settings.serving_max_body_bytes)
     return app

@@ -19,13 +19,14 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.registry.sdk import RegistryMethods
+from shipyard.serving.sdk import ServingMethods
 from shipyard.tracking.sdk import TrackingMethods
 from shipyard.usecases.sdk import UseCaseMethods
 
 __all__ = ["BaseClient"]
 
 
-class BaseClient(TrackingMethods, RegistryMethods, UseCaseMethods, abc.ABC):
+class BaseClient(TrackingMethods, RegistryMethods, ServingMethods, UseCaseMethods, abc.ABC):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

@@ -23,13 +23,20 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.registry.sdk import EmbeddedRegistryMethods
+from shipyard.serving.sdk import EmbeddedServingMethods
 from shipyard.tracking.sdk import EmbeddedTrackingMethods
 from shipyard.usecases.sdk import EmbeddedUseCaseMethods
 
 __all__ = ["EmbeddedClient"]
 
 
-class EmbeddedClient(EmbeddedTrackingMethods, EmbeddedRegistryMethods, EmbeddedUseCaseMethods, BaseClient):
+class EmbeddedClient(
+    EmbeddedTrackingMethods,
+    EmbeddedRegistryMethods,
+    EmbeddedServingMethods,
+    EmbeddedUseCaseMethods,
+    BaseClient,
+):
     def __init__(
         self, platform: Platform, *, actor: Principal = LOCAL_ADMIN, owns_platform: bool = True
     ) -> None:

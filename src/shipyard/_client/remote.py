@@ -27,6 +27,7 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.registry.sdk import RemoteRegistryMethods
+from shipyard.serving.sdk import RemoteServingMethods
 from shipyard.tracking.sdk import RemoteTrackingMethods
 from shipyard.usecases.sdk import RemoteUseCaseMethods
 
@@ -62,7 +63,9 @@ def raise_for_error(response: httpx.Response) -> None:
     raise cls(f"{message} (HTTP {response.status_code} from {response.request.url.path})", field=field)
 
 
-class RemoteClient(RemoteTrackingMethods, RemoteRegistryMethods, RemoteUseCaseMethods, BaseClient):
+class RemoteClient(
+    RemoteTrackingMethods, RemoteRegistryMethods, RemoteServingMethods, RemoteUseCaseMethods, BaseClient
+):
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 60.0) -> None:
         headers = {"User-Agent": f"shipyard-python/{__version__}"}
         if token:

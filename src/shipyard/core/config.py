@@ -98,6 +98,26 @@ class Settings(BaseSettings):
     protected_aliases: list[str] = Field(
         default_factory=lambda: ["champion"], description="Aliases whose moves need an approver."
     )
+    serving_enabled: bool = Field(True, description="Host the configured endpoints in the server process.")
+    serving_poll_seconds: float = Field(
+        1.0, ge=0.05, le=3600, description="How often endpoints re-check their aliases and the store."
+    )
+    serving_max_body_bytes: int = Field(16 * 1024**2, ge=1024, description="Largest inference request body.")
+    serving_hourly_price: float = Field(
+        0.0, ge=0.0, description="What an hour of this serving process costs, for cost per 1,000 predictions."
+    )
+    prediction_log_dir: str = Field("", description="Folder of the prediction log; default home/predictions.")
+    prediction_log_fsync: bool = Field(
+        False,
+        description="fsync each group commit (survives power loss); off, a write reaches the OS before the "
+        "response (survives the process being killed) and is fsynced within a second.",
+    )
+    prediction_log_retention_days: float = Field(
+        30.0, gt=0, description="Prediction log segments kept this long."
+    )
+    model_cache_dir: str = Field(
+        "", description="Verified copies of served models; default home/model-cache."
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -121,6 +141,10 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'shipyard.db'}")
         if not self.artifact_root:
             object.__setattr__(self, "artifact_root", str(self.home / "artifacts"))
+        if not self.prediction_log_dir:
+            object.__setattr__(self, "prediction_log_dir", str(self.home / "predictions"))
+        if not self.model_cache_dir:
+            object.__setattr__(self, "model_cache_dir", str(self.home / "model-cache"))
 
     @classmethod
     def settings_customise_sources(

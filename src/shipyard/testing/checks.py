@@ -35,6 +35,11 @@ class RouteInfo:
         return f"{self.method} {self.path}"
 
     @property
+    def data_plane(self) -> bool:
+        """An inference-protocol route (V2, MLflow scoring, native predict, feedback, metrics)."""
+        return bool((self.route.openapi_extra or {}).get("x-data-plane"))
+
+    @property
     def mutating(self) -> bool:
         read_only = bool((self.route.openapi_extra or {}).get("x-read-only"))
         return self.method in MUTATING and not read_only

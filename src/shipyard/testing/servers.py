@@ -78,25 +78,27 @@ def server_process(
     args: tuple[str, ...] = (),
     startup_timeout: float = 60.0,
     log_path: Path | None = None,
+    command: tuple[str, ...] = ("server",),
 ) -> Iterator[ServerProcess]:
-    """``shipyard server`` in its own process on a random loopback port, stopped with SIGTERM."""
+    """``shipyard server`` (or ``command``, e.g. ``("serve", URI)``) in its own process on a random
+    loopback port, stopped with SIGTERM."""
     port = free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_") or k.startswith("SHIPYARD_TEST")
     }
     full_env.update(env)
-    command = [sys.executable, "-m", "shipyard", "server", "--host", "127.0.0.1", "--port", str(port), *args]
+    argv = [sys.executable, "-m", "shipyard", *command, "--host", "127.0.0.1", "--port", str(port), *args]
     if log_path is None:
         log_path = Path(tempfile.mkstemp(prefix="shipyard-server-", suffix=".log")[1])
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     running = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + startup_timeout
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"shipyard server exited with {process.returncode}: {running.output()[-2000:]}"
+                    f"shipyard {command[0]} exited with {process.returncode}: {running.output()[-2000:]}"
                 )
             try:
                 if httpx.get(f"{running.url}/health", timeout=1.0).status_code == 200:

@@ -1,0 +1,261 @@
+"""Adaptive batching: concurrent requests for one model become one model call.
+
+One batch per model is in flight at a time; while it runs, new requests queue and form the next
+batch, so under load batches grow by themselves and nothing waits when traffic is light. When the
+model is free and the queue is short, the batcher waits a little longer only when that pays: it
+keeps a running estimate of the arrival rate and of the model's cost ``t(n) = a + b·n`` (refitted
+from the batches it ran) and waits when the rows expected to arrive raise rows per second more
+than the wait costs. The wait never exceeds ``max_delay`` for the oldest request nor half a model
+call, and it ends as soon as arrivals pause. Model calls run on a dedicated thread, off the event
+loop. If a batch fails, each request is retried alone so that one bad input fails only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+__all__ = ["AdaptiveBatcher", "BatchStats", "BatcherClosedError", "CostModel"]
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class BatcherClosedError(RuntimeError):
+    """The batcher stopped (its model was unloaded) before the request ran."""
+
+
+class CostModel:
+    """Least-squares fit of batch duration against batch rows over the last ``window`` batches.
+
+    >>> model = CostModel()
+    >>> for rows, seconds in [(1, 0.010), (8, 0.011), (16, 0.012), (4, 0.0105)]:
+    ...     model.observe(rows, seconds)
+    >>> round(model.predict(32) * 1000, 1)
+    14.0
+    """
+
+    def __init__(self, window: int = 64) -> None:
+        self._samples: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
+        self.intercept = 0.0
+        self.slope = 0.0
+
+    def observe(self, rows: int, seconds: float) -> None:
+        self._samples.append((rows, seconds))
+        sizes = np.fromiter((s[0] for s in self._samples), dtype=float)
+        times = np.fromiter((s[1] for s in self._samples), dtype=float)
+        if np.ptp(sizes) > 0:
+            slope, intercept = np.polyfit(sizes, times, 1)
+            self.slope, self.intercept = max(float(slope), 0.0), max(float(intercept), 0.0)
+        else:
+            self.slope, self.intercept = 0.0, float(np.median(times))
+
+    def predict(self, rows: float) -> float:
+        return self.intercept + self.slope * rows
+
+
+@dataclass
+class BatchStats:
+    """What one model call looked like, for metrics."""
+
+    rows: int
+    requests: int
+    queue_seconds: list[float]
+    model_seconds: float
+
+
+@dataclass
+class _Pending(Generic[In, Out]):
+    item: In
+    rows: int
+    arrived: float
+    future: asyncio.Future[Out] = field(repr=False)
+
+
+class AdaptiveBatcher(Generic[In, Out]):
+    """Merge concurrent ``submit`` calls into calls of ``run(items) -> outputs`` (same length, same order).
+
+    ``run`` is synchronous and runs on the batcher's own thread. ``on_batch`` (optional) gets the
+    stats of every model call, on the event loop.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[In]], Sequence[Out]],
+        *,
+        name: str,
+        max_batch_rows: int = 64,
+        max_delay: float = 0.010,
+        on_batch: Callable[[BatchStats], None] | None = None,
+    ) -> None:
+        self._run = run
+        self.name = name
+        self.max_batch_rows = max_batch_rows
+        self.max_delay = max_delay
+        self._on_batch = on_batch
+        self._queue: collections.deque[_Pending[In, Out]] = collections.deque()
+        self._queued_rows = 0
+        self._arrived = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.cost = CostModel()
+        self._gap = 1.0  # smoothed seconds between arrivals; starts "idle"
+        self._last_arrival = 0.0
+        self.in_flight = 0
+
+    # -- submitting ---------------------------------------------------------------------------------
+    async def submit(self, item: In, rows: int = 1) -> Out:
+        if self._closed:
+            raise BatcherClosedError(f"model {self.name} is unloading")
+        loop = asyncio.get_running_loop()
+        if self._task is None:
+            self._task = loop.create_task(self._dispatch(), name=f"batcher-{self.name}")
+        now = time.perf_counter()
+        if self._last_arrival:
+            gap = now - self._last_arrival
+            if gap < 1.0:  # idle periods say nothing about the rate under load
+                self._gap += 0.2 * (gap - self._gap)
+        self._last_arrival = now
+        pending: _Pending[In, Out] = _Pending(item, rows, now, loop.create_future())
+        self._queue.append(pending)
+        self._queued_rows += rows
+        self.in_flight += 1
+        self._arrived.set()
+        try:
+            return await pending.future
+        finally:
+            self.in_flight -= 1
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    # -- dispatching --------------------------------------------------------------------------------
+    def _wait_budget(self) -> float:
+        """Seconds worth waiting for more rows now (0 = dispatch)."""
+        rows = self._queued_rows
+        if rows >= self.max_batch_rows:
+            return 0.0
+        age = time.perf_counter() - self._queue[0].arrived
+        budget = min(self.max_delay - age, 0.5 * self.cost.predict(rows))
+        if budget <= 0:
+            return 0.0
+        expected = budget / max(self._gap, 1e-6)  # rows likely to arrive within the budget
+        if expected < 1.0:
+            return 0.0
+        more = min(rows + expected, self.max_batch_rows)
+        now_rate = rows / max(self.cost.predict(rows), 1e-9)
+        later_rate = more / max(self.cost.predict(more) + budget, 1e-9)
+        return budget if later_rate > now_rate else 0.0
+
+    async def _gather(self) -> None:
+        """Wait while waiting pays; stop early when arrivals pause (no row within two gaps)."""
+        deadline = time.perf_counter() + self._wait_budget()
+        while self._queued_rows < self.max_batch_rows:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout=min(remaining, 2 * self._gap))
+            except TimeoutError:
+                return
+
+    def _take(self) -> list[_Pending[In, Out]]:
+        batch = [self._queue.popleft()]
+        rows = batch[0].rows
+        while self._queue and rows + self._queue[0].rows <= self.max_batch_rows:
+            pending = self._queue.popleft()
+            batch.append(pending)
+            rows += pending.rows
+        self._queued_rows -= rows
+        return batch
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                if self._closed:
+                    return
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            await self._gather()
+            batch = self._take()
+            live = [p for p in batch if not p.future.done()]  # a caller may have gone away
+            if not live:
+                continue
+            started = time.perf_counter()
+            try:
+                outputs = await loop.run_in_executor(
+                    self._executor, self._run_isolated, [p.item for p in live]
+                )
+            except BaseException as exc:
+                for pending in live:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            elapsed = time.perf_counter() - started
+            rows = sum(p.rows for p in live)
+            self.cost.observe(rows, elapsed)
+            for pending, output in zip(live, outputs, strict=True):
+                if pending.future.done():
+                    continue
+                if isinstance(output, _Failure):
+                    pending.future.set_exception(output.error)
+                else:
+                    pending.future.set_result(output)
+            if self._on_batch is not None:
+                self._on_batch(BatchStats(rows, len(live), [started - p.arrived for p in live], elapsed))
+
+    def _run_isolated(self, items: list[In]) -> list[Any]:
+        """Run the batch; if it fails, run each item alone so only the culprit fails."""
+        try:
+            outputs = list(self._run(items))
+        except Exception as exc:
+            if len(items) == 1:
+                return [_Failure(exc)]
+        else:
+            if len(outputs) != len(items):
+                raise RuntimeError(
+                    f"model {self.name} returned {len(outputs)} results for {len(items)} inputs"
+                )
+            return outputs
+        results: list[Any] = []
+        for item in items:
+            try:
+                results.extend(self._run([item]))
+            except Exception as exc:
+                results.append(_Failure(exc))
+        return results
+
+    # -- stopping -----------------------------------------------------------------------------------
+    async def close(self, *, timeout: float = 30.0) -> None:
+        """Stop taking requests, finish the queued ones (bounded by ``timeout``), free the thread."""
+        self._closed = True
+        self._arrived.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=timeout)
+            except TimeoutError:
+                self._task.cancel()
+            for pending in self._queue:
+                if not pending.future.done():
+                    pending.future.set_exception(BatcherClosedError(f"model {self.name} was unloaded"))
+            self._queue.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class _Failure:
+    error: Exception

@@ -1,0 +1,104 @@
+"""What every data-plane route shares: reading a bounded body, content types, timing, request ids."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+from shipyard.serving.rows import Rows
+from starlette.requests import Request
+
+from shipyard.core.errors import PayloadTooLargeError, ShipyardError, UnsupportedMediaTypeError
+from shipyard.serving.manager import Endpoint, ServingManager
+from shipyard.serving.runtime import ModelRuntime, Prediction
+from shipyard.serving.runtime import Request as InferRequest
+
+__all__ = ["Call", "check_content_type", "new_request_id", "read_body", "run_inference"]
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (413) anything over ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(
+            f"request body of {declared} bytes is over the {limit}-byte limit", field="body"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"request body is over the {limit}-byte limit", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_content_type(request: Request, allowed: tuple[str, ...]) -> str | None:
+    """The media type (lower case, no parameters) if allowed; none given is allowed (clients omit it)."""
+    raw = request.headers.get("content-type")
+    if not raw:
+        return None
+    media = raw.split(";", 1)[0].strip().lower()
+    if media not in allowed:
+        raise UnsupportedMediaTypeError(
+            f"content type {media!r} is not accepted here; send one of {', '.join(allowed)}",
+            field="Content-Type",
+        )
+    return media
+
+
+@dataclass
+class Call:
+    """One inference call's bookkeeping, for the response and the metrics."""
+
+    endpoint: str
+    protocol: str
+    received_at: float
+    started: float
+    runtime: ModelRuntime | None = None
+    status: int = 200
+
+    @classmethod
+    def begin(cls, endpoint: str, protocol: str) -> Call:
+        return cls(endpoint, protocol, time.time(), time.perf_counter())
+
+    def finish(self, manager: ServingManager, status: int) -> None:
+        runtime = self.runtime
+        manager.metrics.observe_request(
+            endpoint=self.endpoint,
+            model=runtime.ref.name if runtime else "",
+            version=runtime.ref.version if runtime else "",
+            protocol=self.protocol,
+            status=status,
+            seconds=time.perf_counter() - self.started,
+        )
+
+
+async def run_inference(
+    call: Call,
+    endpoint: Endpoint,
+    runtime: ModelRuntime,
+    rows: Rows,
+    *,
+    request_id: str,
+    want_probabilities: bool,
+) -> Prediction:
+    """Predict through the batcher and wait until the prediction log holds the result."""
+    call.runtime = runtime
+    prediction = await runtime.infer(
+        InferRequest(
+            rows, want_probabilities, request_id, call.protocol, call.received_at, endpoint.should_log()
+        )
+    )
+    if prediction.logged is not None:
+        await asyncio.wrap_future(prediction.logged)
+    return prediction
+
+
+def status_of(exc: BaseException) -> int:
+    return exc.status_code if isinstance(exc, ShipyardError) else 500

@@ -1,0 +1,381 @@
+"""Endpoints and their model versions: loading, following aliases, swapping without failed requests.
+
+An endpoint serves the version its model URI names. When that changes (an alias moved, or the
+endpoint was pointed elsewhere), the new version is fetched, verified, loaded and warmed with its
+input example in the background while the old one keeps serving; then the endpoint's reference
+switches in one assignment. Requests hold the runtime they started with, so in-flight ones finish
+on the old version, which is unloaded once idle. A version that fails to load or warm never takes
+traffic; the failure is kept on the endpoint, counted and reported to ``on_event``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from shipyard.serving.predlog import LogEntry, PredictionLog
+
+from shipyard.core.errors import NotFoundError
+from shipyard.models.package import load_model
+from shipyard.serving.batching import BatchStats
+from shipyard.serving.metrics import ServingMetrics
+from shipyard.serving.runtime import ModelRef, ModelRuntime, Prediction, Request
+from shipyard.serving.source import ModelSource, follows_alias
+
+__all__ = ["Endpoint", "EndpointSpec", "ServingManager"]
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    name: str
+    model_uri: str
+    log_predictions: bool = True
+    sample_rate: float = 1.0
+    redact: tuple[str, ...] = ()
+    max_batch_rows: int = 64
+    max_delay_ms: float = 10.0
+
+
+@dataclass
+class Endpoint:
+    spec: EndpointSpec
+    active: ModelRuntime | None = None
+    state: Literal["loading", "ready", "failed"] = "loading"
+    error: str | None = None
+    loading: ModelRef | None = None
+    failed_version: str | None = None
+    draining: set[ModelRuntime] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def runtime(self, version: str | None = None) -> ModelRuntime:
+        """The runtime serving ``version`` (default: the current one), or NotFoundError."""
+        active = self.active
+        if active is None:
+            detail = f": {self.error}" if self.error else ""
+            raise NotFoundError(f"endpoint {self.name} has no model loaded yet ({self.state}{detail})")
+        if version is None or version == active.ref.version:
+            return active
+        for runtime in self.draining:
+            if runtime.ref.version == version:
+                return runtime
+        raise NotFoundError(
+            f"version {version} of {active.ref.name} is not served by endpoint {self.name} "
+            f"(serving version {active.ref.version})",
+            field="version",
+        )
+
+    def should_log(self) -> bool:
+        spec = self.spec
+        return spec.log_predictions and (
+            spec.sample_rate >= 1.0 or random.random() < spec.sample_rate  # noqa: S311 - sampling, not secrets
+        )
+
+
+class ServingManager:
+    def __init__(
+        self,
+        source: ModelSource,
+        *,
+        metrics: ServingMetrics | None = None,
+        predlog: PredictionLog | None = None,
+        poll_interval: float = 1.0,
+        on_event: EventSink | None = None,
+        load_specs: Callable[[], Sequence[EndpointSpec]] | None = None,
+    ) -> None:
+        self.source = source
+        self._load_specs = load_specs
+        self.metrics = metrics or ServingMetrics()
+        self.predlog = predlog
+        self.poll_interval = poll_interval
+        self._on_event = on_event
+        self.endpoints: dict[str, Endpoint] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._loads: dict[str, asyncio.Task[None]] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
+
+    # -- public ---------------------------------------------------------------------------------------
+    def get(self, name: str) -> Endpoint:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            raise NotFoundError(f"no endpoint or model named {name!r} is served here", field="name")
+        return endpoint
+
+    async def start(self, specs: Sequence[EndpointSpec] = ()) -> None:
+        for spec in specs:
+            await self.put(spec)
+        await self.sync_specs()
+        if self._watcher is None and self.poll_interval > 0:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="serving-watch")
+
+    async def put(self, spec: EndpointSpec) -> Endpoint:
+        """Add an endpoint or change one; the (new) version loads in the background."""
+        endpoint = self.endpoints.get(spec.name)
+        if endpoint is None:
+            endpoint = self.endpoints[spec.name] = Endpoint(spec)
+        else:
+            endpoint.spec = spec
+        self._schedule_check(endpoint, force=True)
+        return endpoint
+
+    async def remove(self, name: str) -> None:
+        endpoint = self.endpoints.pop(name, None)
+        if endpoint is None:
+            return
+        task = self._loads.pop(name, None)
+        if task is not None:
+            task.cancel()
+        if endpoint.active is not None:
+            self._retire(endpoint.active)
+            endpoint.active = None
+
+    async def wait_ready(self, name: str, timeout: float = 60.0) -> Endpoint:
+        """Wait for the endpoint's pending load to finish (tests, ``shipyard serve`` start-up)."""
+        deadline = time.monotonic() + timeout
+        endpoint = self.get(name)
+        while time.monotonic() < deadline:
+            task = self._loads.get(name)
+            idle = task is None or task.done()
+            if idle and (endpoint.active is not None or endpoint.state == "failed"):
+                return endpoint
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"endpoint {name} did not finish loading within {timeout:.0f} s")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        for task in self._loads.values():
+            task.cancel()
+        for endpoint in list(self.endpoints.values()):
+            if endpoint.active is not None:
+                self._retire(endpoint.active)
+                endpoint.active = None
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    # -- loading --------------------------------------------------------------------------------------
+    def _schedule_check(self, endpoint: Endpoint, *, force: bool = False) -> None:
+        running = self._loads.get(endpoint.name)
+        if running is not None and not running.done():
+            if not force:
+                return
+            running.cancel()
+        task = asyncio.get_running_loop().create_task(self._check(endpoint), name=f"load-{endpoint.name}")
+        self._loads[endpoint.name] = task
+
+    async def _check(self, endpoint: Endpoint) -> None:
+        spec = endpoint.spec
+        try:
+            ref = await asyncio.to_thread(self.source.resolve, spec.model_uri)
+        except Exception as exc:
+            self._fail(endpoint, None, f"cannot resolve {spec.model_uri}: {exc}")
+            return
+        active = endpoint.active
+        if active is not None and active.ref.version == ref.version and active.ref.name == ref.name:
+            if active.batcher.max_batch_rows != spec.max_batch_rows:
+                active.batcher.max_batch_rows = spec.max_batch_rows
+            active.batcher.max_delay = spec.max_delay_ms / 1000.0
+            return
+        if endpoint.failed_version == f"{ref.name}/{ref.version}":
+            return  # it failed already; wait for the alias to move again (or a forced reload)
+        await self._load(endpoint, ref)
+
+    async def _load(self, endpoint: Endpoint, ref: ModelRef) -> None:
+        spec = endpoint.spec
+        endpoint.loading = ref
+        started = time.perf_counter()
+        runtime: ModelRuntime | None = None
+        try:
+            folder, trusted = await asyncio.to_thread(self.source.fetch, ref)
+            loaded = await asyncio.to_thread(load_model, folder, trusted=trusted)
+            runtime = ModelRuntime(
+                ref,
+                loaded,
+                folder=folder,
+                max_batch_rows=spec.max_batch_rows,
+                max_delay=spec.max_delay_ms / 1000.0,
+                on_batch=lambda rt, stats: self._observe_batch(endpoint.name, stats),
+                log_batch=self._logger_for(endpoint),
+            )
+            await asyncio.wait_for(runtime.warm(), timeout=120.0)
+        except asyncio.CancelledError:
+            if runtime is not None:
+                await runtime.close(timeout=1.0)
+            raise
+        except Exception as exc:
+            if runtime is not None:
+                await runtime.close(timeout=1.0)
+            self._fail(endpoint, ref, f"version {ref.version} of {ref.name} failed to load: {exc}")
+            return
+        finally:
+            endpoint.loading = None
+        runtime.load_seconds = time.perf_counter() - started
+        previous = endpoint.active
+        endpoint.active = runtime  # the switch: new requests take the new version from here on
+        endpoint.state, endpoint.error, endpoint.failed_version = "ready", None, None
+        self.metrics.loaded.inc()
+        self.metrics.load_seconds.labels(endpoint.name, ref.name, ref.version).set(runtime.load_seconds)
+        self.metrics.swaps.labels(endpoint.name, "loaded").inc()
+        if previous is not None:
+            endpoint.draining.add(previous)
+            self._retire(previous, endpoint)
+        self._event(
+            "serving.version_loaded",
+            {
+                "endpoint": endpoint.name,
+                "model": ref.name,
+                "version": ref.version,
+                "previous_version": previous.ref.version if previous else None,
+                "load_seconds": round(runtime.load_seconds, 4),
+            },
+        )
+
+    def _fail(self, endpoint: Endpoint, ref: ModelRef | None, message: str) -> None:
+        logger.error("endpoint %s: %s", endpoint.name, message)
+        endpoint.error = message
+        if ref is not None:
+            endpoint.failed_version = f"{ref.name}/{ref.version}"
+        if endpoint.active is None:
+            endpoint.state = "failed"
+        self.metrics.swaps.labels(endpoint.name, "failed").inc()
+        self._event(
+            "serving.version_failed",
+            {
+                "endpoint": endpoint.name,
+                "model": ref.name if ref else None,
+                "version": ref.version if ref else None,
+                "error": message,
+            },
+        )
+
+    def _retire(self, runtime: ModelRuntime, endpoint: Endpoint | None = None) -> None:
+        async def retire() -> None:
+            deadline = time.monotonic() + 60.0
+            while runtime.in_flight and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            await runtime.close()
+            if endpoint is not None:
+                endpoint.draining.discard(runtime)
+            self.metrics.loaded.dec()
+
+        task = asyncio.get_running_loop().create_task(retire(), name=f"retire-{runtime.ref.version}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def sync_specs(self) -> None:
+        """Match the endpoints to the store's (another server process may have changed them)."""
+        if self._load_specs is None:
+            return
+        specs = {spec.name: spec for spec in await asyncio.to_thread(self._load_specs)}
+        for name in set(self.endpoints) - set(specs):
+            await self.remove(name)
+        for name, spec in specs.items():
+            current = self.endpoints.get(name)
+            if current is None or current.spec != spec:
+                await self.put(spec)
+
+    async def _watch(self) -> None:
+        """Poll the URIs that can move (aliases, latest); a moved one loads in the background."""
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.sync_specs()
+            except Exception:  # the store may be briefly unavailable; serving goes on
+                logger.exception("could not read the endpoints from the store")
+            for endpoint in list(self.endpoints.values()):
+                if follows_alias(endpoint.spec.model_uri) or endpoint.active is None:
+                    self._schedule_check(endpoint)
+
+    def _event(self, name: str, payload: dict[str, Any]) -> None:
+        """Hand the event to the sink on a worker thread (it may write to the store)."""
+        sink = self._on_event
+        if sink is None:
+            return
+
+        def deliver() -> None:
+            try:
+                sink(name, payload)
+            except Exception:  # an event sink must never break serving
+                logger.exception("serving event %s could not be recorded", name)
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(deliver), name=f"event-{name}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    # -- per batch ------------------------------------------------------------------------------------
+    def _observe_batch(self, endpoint: str, stats: BatchStats) -> None:
+        self.metrics.observe_batch(endpoint, stats)
+
+    def _logger_for(self, endpoint: Endpoint) -> Callable[..., Future[None] | None] | None:
+        if self.predlog is None:
+            return None
+        predlog, metrics = self.predlog, self.metrics
+
+        def log_batch(
+            runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
+        ) -> Future[None] | None:
+            entry = batch_entry(endpoint, runtime, requests, results)
+            if entry is None:
+                return None
+            metrics.logged.labels(endpoint.name).inc(len(entry.request_ids))
+            return predlog.submit(entry)
+
+        return log_batch
+
+
+def batch_entry(
+    endpoint: Endpoint, runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
+) -> LogEntry | None:
+    """The prediction-log entry of one model call: the rows of the requests chosen for logging."""
+    chosen = [i for i, r in enumerate(requests) if r.log]
+    if not chosen:
+        return None
+    now = time.time()
+    kept = [requests[i] for i in chosen]
+    counts = [r.rows.n for r in kept]
+    request_ids = [r.request_id for r, n in zip(kept, counts, strict=True) for _ in range(n)]
+    rows = np.concatenate([np.arange(n) for n in counts])
+    received = np.repeat([r.received_at for r in kept], counts)
+    inputs: dict[str, np.ndarray] = {}
+    first = kept[0].rows
+    if first.columns is not None:
+        for name in first.columns:
+            if name not in endpoint.spec.redact:
+                inputs[name] = np.concatenate([r.rows.columns[name] for r in kept])  # type: ignore[index]
+    else:
+        inputs["input"] = np.concatenate([r.rows.tensor for r in kept])  # type: ignore[misc]
+    outputs = {"prediction": np.concatenate([results[i].predictions for i in chosen])}
+    probabilities = [results[i].probabilities for i in chosen]
+    if runtime.classes is not None and all(p is not None for p in probabilities):
+        stacked = np.concatenate(probabilities)  # type: ignore[arg-type]
+        for index, label in enumerate(runtime.classes):
+            outputs[f"proba_{label}"] = stacked[:, index]
+    return LogEntry(
+        endpoint=endpoint.name,
+        model_name=runtime.ref.name,
+        model_version=runtime.ref.version,
+        request_ids=request_ids,
+        rows=rows,
+        protocol=[r.protocol for r, n in zip(kept, counts, strict=True) for _ in range(n)],
+        received_at=received,
+        latency_ms=(now - received) * 1000.0,
+        inputs=inputs,
+        outputs=outputs,
+    )

@@ -1,0 +1,597 @@
+"""``PredictionLog``: group-committed, crash-safe storage of served predictions and their feedback.
+
+Two threads do the work. The *writer* takes everything queued since its last turn (entries of many
+endpoints and batches), converts each endpoint's share to Arrow, appends it to that endpoint's WAL file
+with one write and one fsync, and only then resolves the callers' futures, so the serving path waits one
+amortised fsync and never a Parquet write. The *sealer* turns closed WAL files into Parquet segments
+(temp file, fsync, rename) and deletes them; it also runs compaction and retention now and then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import fcntl
+import logging
+import os
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnavailableError
+from shipyard.serving.predlog import _maintenance
+from shipyard.serving.predlog._entry import (
+    BASE_SCHEMA,
+    LogEntry,
+    check_endpoint,
+    check_entry,
+    entries_to_batch,
+    layout_key,
+)
+from shipyard.serving.predlog._feedback import FEEDBACK_SCHEMA, feedback_batch, join_latest, to_micros
+from shipyard.serving.predlog._segments import Segment, filter_time, read_segment, sort_by_time, unify
+from shipyard.serving.predlog._stream import (
+    Chunk,
+    Stream,
+    batches_to_table,
+    listing,
+    read_only_view,
+)
+from shipyard.serving.predlog._wal import encode_record
+
+__all__ = ["PredictionLog"]
+
+logger = logging.getLogger(__name__)
+
+PREDICTIONS, FEEDBACK = "predictions", "feedback"
+_TIME_COLUMN = {PREDICTIONS: "received_at", FEEDBACK: "at"}
+_EMPTY = {PREDICTIONS: BASE_SCHEMA, FEEDBACK: FEEDBACK_SCHEMA}
+_STOP = object()
+_SCAN_ATTEMPTS = 5
+
+
+@dataclass
+class _Item:
+    endpoint: str
+    kind: str
+    payload: LogEntry | pa.RecordBatch
+    future: concurrent.futures.Future[None]
+
+
+class PredictionLog:
+    """Durable, columnar log of every served batch, with feedback, for monitoring to scan.
+
+    Files live under ``root/<endpoint>/{predictions,feedback}/``; one process owns a root at a time (a
+    lock file says so). ``submit`` returns at once with a future resolved when the entry is on disk;
+    a sealed segment holds ``segment_rows`` rows or ``segment_seconds`` of traffic, whichever comes first.
+    With ``fsync=False`` entries survive a killed process (they are in the kernel) but not a power cut.
+
+    >>> import tempfile, numpy as np
+    >>> from shipyard.serving.predlog import LogEntry
+    >>> log = PredictionLog(Path(tempfile.mkdtemp()), fsync=False)
+    >>> log.start()
+    >>> log.submit(LogEntry(endpoint="churn", model_name="churn", model_version="1", request_ids=["r1"],
+    ...     rows=[0], protocol="native", received_at=np.array([1.7e9]), latency_ms=np.array([1.5]),
+    ...     inputs={"age": np.array([31])}, outputs={"prediction": np.array([1])})).result(timeout=10)
+    >>> log.add_feedback("churn", ["r1"], [0])
+    >>> log.labelled("churn").select(["request_id", "input.age", "output.prediction", "label"]).to_pylist()
+    [{'request_id': 'r1', 'input.age': 31, 'output.prediction': 1, 'label': 0}]
+    >>> log.close()
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        segment_rows: int = 100_000,
+        segment_seconds: float = 60.0,
+        retention_days: float | None = 30.0,
+        fsync: bool = True,
+        compact_rows: int = 1_000_000,
+        maintenance_seconds: float | None = 600.0,
+    ) -> None:
+        for name, value in (("segment_rows", segment_rows), ("compact_rows", compact_rows)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidParameterError(f"{name} must be a positive integer; got {value!r}", field=name)
+        for name, seconds in (("segment_seconds", segment_seconds), ("retention_days", retention_days)):
+            if seconds is not None and not seconds > 0:
+                raise InvalidParameterError(f"{name} must be positive; got {seconds!r}", field=name)
+        if segment_seconds is None:
+            raise InvalidParameterError("segment_seconds must be positive; got None", field="segment_seconds")
+        self.root = Path(root)
+        self.segment_rows = segment_rows
+        self.segment_seconds = float(segment_seconds)
+        self.retention_days = retention_days
+        self.fsync = fsync
+        self.compact_rows = compact_rows
+        self.maintenance_seconds = maintenance_seconds
+        self._lock = threading.Lock()  # guards the streams' in-memory state
+        self._maintenance_lock = threading.RLock()  # one compaction or retention pass at a time
+        self._submit_lock = threading.Lock()  # nothing is queued after the writer's stop mark
+        self._streams: dict[tuple[str, str], Stream] = {}
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._seal_queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._running = False
+        self._closing = threading.Event()
+        self._lock_file: int | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the root's lock, recover every endpoint's WAL (sealed in the background), start threads."""
+        if self._running:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConflictError(
+                f"the prediction log at {self.root} is open in another PredictionLog; close that one first",
+                field="root",
+            ) from None
+        self._lock_file = fd
+        recovered: list[Chunk] = []
+        for endpoint in self._disk_endpoints():
+            for kind in (PREDICTIONS, FEEDBACK):
+                stream = self._stream(endpoint, kind)
+                chunk = stream.recover()
+                if chunk is not None:
+                    logger.info("prediction log: replaying %d rows of %s/%s", chunk.rows, endpoint, kind)
+                    recovered.append(chunk)
+        self._closing.clear()
+        self._queue = queue.SimpleQueue()
+        self._seal_queue = queue.SimpleQueue()
+        for chunk in recovered:
+            self._seal_queue.put(chunk)
+        self._threads = [
+            threading.Thread(target=self._writer_loop, name="predlog-writer", daemon=True),
+            threading.Thread(target=self._sealer_loop, name="predlog-sealer", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._running = True
+
+    def close(self) -> None:
+        """Write everything queued, seal every WAL into segments, stop the threads, release the root."""
+        with self._submit_lock:
+            if not self._running:
+                return
+            self._running = False
+            self._queue.put(_STOP)
+        self._threads[0].join()
+        self._closing.set()
+        self._seal_queue.put(_STOP)
+        self._threads[1].join()
+        self._threads = []
+        with self._lock:
+            self._streams.clear()
+        if self._lock_file is not None:
+            os.close(self._lock_file)  # closing the descriptor drops the flock
+            self._lock_file = None
+
+    def __enter__(self) -> PredictionLog:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def submit(self, entry: LogEntry) -> concurrent.futures.Future[None]:
+        """Queue one served batch; the future resolves once it is durable (or fails with the reason)."""
+        rows = check_entry(entry)
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if rows == 0:
+            future.set_result(None)
+            return future
+        self._enqueue(_Item(entry.endpoint, PREDICTIONS, entry, future))
+        return future
+
+    async def write(self, entry: LogEntry) -> None:
+        """``submit`` for asyncio callers: returns when the entry is durable."""
+        await asyncio.wrap_future(self.submit(entry))
+
+    def add_feedback(
+        self,
+        endpoint: str,
+        request_ids: list[str],
+        values: list[Any],
+        *,
+        rows: list[int] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Store true labels or values for earlier requests (every row, or the given ``rows``)."""
+        check_endpoint(endpoint)
+        at_us = to_micros(at if at is not None else datetime.now(UTC), field="at")
+        batch = feedback_batch(request_ids, values, rows, at_us)
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._enqueue(_Item(endpoint, FEEDBACK, batch, future))
+        future.result()
+
+    def _enqueue(self, item: _Item) -> None:
+        with self._submit_lock:
+            if not self._running:
+                raise StoreUnavailableError("the prediction log is not running; call start() first")
+            self._queue.put(item)
+
+    def _writer_loop(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self._roll_wait())
+            except queue.Empty:
+                self._roll(force=False)
+                continue
+            items = [first]
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    items.append(self._queue.get_nowait())
+            stop = any(item is _STOP for item in items)
+            try:
+                self._commit([item for item in items if item is not _STOP])
+                self._roll(force=stop)
+            except Exception:  # the writer must outlive any one bad turn
+                logger.exception("prediction log: writer turn failed")
+            if stop:
+                return
+
+    def _commit(self, items: list[_Item]) -> None:
+        groups: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+        for item in items:
+            # Once RUNNING a future can no longer be cancelled, so set_result below cannot race a cancel.
+            item.future.set_running_or_notify_cancel()
+            groups[(item.endpoint, item.kind)].append(item)
+        for (endpoint, kind), group in groups.items():
+            try:
+                stream = self._stream(endpoint, kind)
+                batches, written = self._encode(kind, group)
+                if written:
+                    self._append(stream, batches)
+            except Exception as exc:
+                logger.exception("prediction log: could not write to %s/%s", endpoint, kind)
+                error = StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}")
+                _fail(group, error)
+                continue
+            for item in written:
+                _resolve(item.future, None)
+
+    def _encode(self, kind: str, group: list[_Item]) -> tuple[list[pa.RecordBatch], list[_Item]]:
+        """Arrow batches for ``group``; an entry that cannot be converted fails alone."""
+        if kind == FEEDBACK:
+            table = pa.Table.from_batches([item.payload for item in group])  # type: ignore[misc]
+            return table.combine_chunks().to_batches(), group
+        by_layout: dict[tuple[Any, ...], list[_Item]] = defaultdict(list)
+        for item in group:
+            by_layout[layout_key(item.payload)].append(item)  # type: ignore[arg-type]
+        batches, written = [], []
+        for same in by_layout.values():
+            try:
+                batches.append(entries_to_batch([item.payload for item in same]))  # type: ignore[misc]
+                written.extend(same)
+                continue
+            except Exception as exc:  # retried one by one below, so one bad entry fails alone
+                logger.warning("prediction log: a batch of %d entries failed to convert: %s", len(same), exc)
+            for item in same:
+                try:
+                    batches.append(entries_to_batch([item.payload]))  # type: ignore[list-item]
+                    written.append(item)
+                except Exception as exc:
+                    _fail(
+                        [item], InvalidParameterError(f"the entry could not be stored: {exc}", field="entry")
+                    )
+        return batches, written
+
+    def _append(self, stream: Stream, batches: list[pa.RecordBatch]) -> None:
+        data = b"".join(encode_record(batch) for batch in batches)
+        try:
+            stream.open_wal().append(data)
+        except OSError:
+            # The file's tail is now unknown: close it (its acknowledged rows are still sealed from memory)
+            # and let the next turn start a fresh file.
+            with self._lock:
+                chunk = stream.freeze()
+            if chunk is not None:
+                self._seal_queue.put(chunk)
+            raise
+        rows = sum(batch.num_rows for batch in batches)
+        with self._lock:
+            if not stream.active_rows:
+                stream.active_since = time.monotonic()
+            stream.active.extend(batches)
+            stream.active_rows += rows
+
+    def _roll_wait(self) -> float:
+        now, wait = time.monotonic(), 1.0
+        with self._lock:
+            for stream in self._streams.values():
+                if stream.active_rows:
+                    wait = min(wait, stream.active_since + self.segment_seconds - now)
+        return max(wait, 0.001)
+
+    def _roll(self, *, force: bool) -> None:
+        """Close WAL files that are full or old enough (all of them when ``force``) and queue sealing."""
+        now = time.monotonic()
+        chunks = []
+        with self._lock:
+            for stream in self._streams.values():
+                due = stream.active_rows >= self.segment_rows or (
+                    stream.active_rows and now - stream.active_since >= self.segment_seconds
+                )
+                if stream.wal is not None and (force or due):
+                    chunk = stream.freeze()
+                    if chunk is not None:
+                        chunks.append(chunk)
+        for chunk in chunks:
+            self._seal_queue.put(chunk)
+
+    # -- sealing and maintenance -------------------------------------------------------------------
+
+    def _sealer_loop(self) -> None:
+        next_maintenance = (
+            time.monotonic() + self.maintenance_seconds if self.maintenance_seconds else float("inf")
+        )
+        while True:
+            try:
+                chunk = self._seal_queue.get(
+                    timeout=max(0.01, min(60.0, next_maintenance - time.monotonic()))
+                )
+            except queue.Empty:
+                chunk = None
+            if chunk is _STOP:
+                return
+            if chunk is not None:
+                self._seal_with_retry(chunk)
+            if time.monotonic() >= next_maintenance and not self._closing.is_set():
+                try:
+                    self.enforce_retention()
+                    self.compact()
+                except Exception:
+                    logger.exception("prediction log: maintenance failed")
+                next_maintenance = time.monotonic() + (self.maintenance_seconds or float("inf"))
+
+    def _seal_with_retry(self, chunk: Chunk) -> None:
+        # Chunks of one stream must be sealed in order: a later segment's WAL number marks every earlier
+        # WAL file as sealed. So a failing chunk is retried (its rows stay readable from memory), never
+        # skipped; at close the WAL files simply stay for the next start to replay.
+        delay = 0.5
+        while True:
+            try:
+                self._seal(chunk)
+                return
+            except Exception:
+                logger.exception("prediction log: sealing %s failed; retrying", chunk.stream.folder)
+            if self._closing.wait(delay):
+                return
+            delay = min(delay * 2, 30.0)
+
+    def _seal(self, chunk: Chunk) -> None:
+        stream = chunk.stream
+        segment: Segment | None = None
+        if chunk.rows:
+            table = sort_by_time(batches_to_table(chunk.batches), stream.time_column)
+            segment = _maintenance.write(stream, table, wal_seq=max(chunk.seqs))
+        with self._lock:
+            if segment is not None:
+                stream.segments.append(segment)
+                stream.segments.sort(key=lambda s: (s.first_us, s.path.name))
+            stream.pending.remove(chunk)
+        for path in chunk.paths:
+            path.unlink(missing_ok=True)
+
+    def compact(self, endpoint: str | None = None) -> int:
+        """Merge runs of small segments (within one UTC day) into larger ones; returns segments merged."""
+        self._require_running()
+        with self._maintenance_lock:
+            return sum(
+                _maintenance.compact(stream, self._lock, self.compact_rows) for stream in self._pick(endpoint)
+            )
+
+    def enforce_retention(self, now: datetime | None = None) -> int:
+        """Delete segments whose newest row is older than ``retention_days``; returns segments deleted."""
+        self._require_running()
+        if self.retention_days is None:
+            return 0
+        cutoff = to_micros(now if now is not None else datetime.now(UTC), field="now") - int(
+            timedelta(days=self.retention_days) / timedelta(microseconds=1)
+        )
+        with self._maintenance_lock:
+            return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in self._pick(None))
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def scan(
+        self,
+        endpoint: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        """Logged rows with ``since <= received_at < until`` in time order, sealed and not yet sealed.
+
+        Columns are ``received_at`` (UTC timestamp), ``request_id``, ``row``, ``model_name``,
+        ``model_version``, ``protocol``, ``latency_ms``, then ``input.<name>`` and ``output.<name>``.
+        Versions with other columns or types are unified: a column a version lacks is null there.
+        ``columns`` picks columns (one that no row has comes back all null).
+        """
+        return self._scan(endpoint, PREDICTIONS, since, until, columns)
+
+    def scan_feedback(
+        self, endpoint: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> pa.Table:
+        """Feedback rows with ``since <= at < until`` in time order: ``at``, ``request_id``, ``row``
+        (null: every row of the request) and ``value``, typed when the window's values share a type."""
+        from shipyard.serving.predlog._feedback import decode_values
+
+        table = self._scan(endpoint, FEEDBACK, since, until, None)
+        value = decode_values(table) if table.num_rows else pa.nulls(0, pa.string())
+        return table.select(["at", "request_id", "row"]).append_column("value", value)
+
+    def labelled(
+        self, endpoint: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> pa.Table:
+        """``scan`` plus ``label`` and ``label_at``: the latest feedback for each (request id, row).
+
+        Every feedback ever stored for the endpoint is considered, since labels arrive after the window.
+        """
+        predictions = self.scan(endpoint, since=since, until=until)
+        feedback = self._scan(endpoint, FEEDBACK, None, None, None)
+        return join_latest(predictions, feedback)
+
+    def _scan(
+        self,
+        endpoint: str,
+        kind: str,
+        since: datetime | None,
+        until: datetime | None,
+        columns: list[str] | None,
+    ) -> pa.Table:
+        check_endpoint(endpoint)
+        if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
+            raise InvalidParameterError("columns must be a list of column names", field="columns")
+        since_us = None if since is None else to_micros(since, field="since")
+        until_us = None if until is None else to_micros(until, field="until")
+        time_column = _TIME_COLUMN[kind]
+        wanted = None if columns is None else list(dict.fromkeys([*columns, time_column]))
+        tables = self._read(endpoint, kind, since_us, until_us, wanted)
+        table = unify(tables) if tables else _EMPTY[kind].empty_table()
+        if table.num_columns == 0:
+            table = _EMPTY[kind].empty_table()
+        table = sort_by_time(filter_time(table, time_column, since_us, until_us), time_column)
+        if columns is None:
+            return table
+        return pa.table(
+            {
+                name: table.column(name) if name in table.column_names else pa.nulls(table.num_rows)
+                for name in columns
+            }
+        )
+
+    def _read(
+        self, endpoint: str, kind: str, since_us: int | None, until_us: int | None, wanted: list[str] | None
+    ) -> list[pa.Table]:
+        def overlaps(segment: Segment) -> bool:
+            return (since_us is None or segment.last_us >= since_us) and (
+                until_us is None or segment.first_us < until_us
+            )
+
+        folder = self.root / endpoint / kind
+        for _ in range(_SCAN_ATTEMPTS):
+            before = None
+            with self._lock:
+                stream = self._streams.get((endpoint, kind)) if self._running else None
+                if stream is not None:
+                    segments = list(stream.segments)
+                    memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
+            if stream is None:
+                if not folder.is_dir():
+                    return []
+                before = listing(folder)
+                try:
+                    segments, memory = read_only_view(folder)
+                except FileNotFoundError:
+                    continue
+            try:
+                tables = [read_segment(s, wanted) for s in segments if overlaps(s)]
+            except FileNotFoundError:
+                continue  # compaction or retention replaced it after the snapshot: take a new one
+            if before is not None and listing(folder) != before:
+                continue
+            if memory:
+                resident = batches_to_table(memory)
+                if wanted is not None:
+                    resident = resident.select([c for c in wanted if c in resident.column_names])
+                tables.append(resident)
+            return tables
+        raise StoreUnavailableError(
+            f"the prediction log of {endpoint!r} kept changing while being read; try again"
+        )
+
+    # -- inventory ---------------------------------------------------------------------------------
+
+    def endpoints(self) -> list[str]:
+        """Endpoints with anything logged, on disk or still in memory."""
+        with self._lock:
+            names = {endpoint for endpoint, _ in self._streams}
+        return sorted(names | set(self._disk_endpoints()))
+
+    def stats(self, endpoint: str | None = None) -> dict[str, int]:
+        """``rows``, ``segments``, ``bytes`` (segments), ``wal_bytes`` and ``feedback_rows``."""
+        names = self.endpoints() if endpoint is None else [check_endpoint(endpoint)]
+        totals = dict.fromkeys(("rows", "segments", "bytes", "wal_bytes", "feedback_rows"), 0)
+        for name in names:
+            for kind in (PREDICTIONS, FEEDBACK):
+                with self._lock:
+                    stream = self._streams.get((name, kind)) if self._running else None
+                    if stream is not None:
+                        segments = list(stream.segments)
+                        memory_rows = stream.active_rows + sum(chunk.rows for chunk in stream.pending)
+                if stream is None:
+                    folder = self.root / name / kind
+                    if not folder.is_dir():
+                        continue
+                    segments, batches = read_only_view(folder)
+                    memory_rows = sum(b.num_rows for b in batches)
+                rows = sum(s.rows for s in segments) + memory_rows
+                totals["rows" if kind == PREDICTIONS else "feedback_rows"] += rows
+                totals["segments"] += len(segments)
+                totals["bytes"] += sum(s.bytes for s in segments)
+                totals["wal_bytes"] += Stream(self.root / name / kind, "", False).wal_bytes()
+        return totals
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _disk_endpoints(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = []
+        for path in self.root.iterdir():
+            if path.is_dir():
+                with contextlib.suppress(InvalidParameterError):
+                    found.append(check_endpoint(path.name))
+        return sorted(found)
+
+    def _stream(self, endpoint: str, kind: str) -> Stream:
+        with self._lock:
+            stream = self._streams.get((endpoint, kind))
+            if stream is None:
+                stream = Stream(self.root / endpoint / kind, _TIME_COLUMN[kind], self.fsync)
+                self._streams[(endpoint, kind)] = stream
+                created = True
+            else:
+                created = False
+        if created:
+            stream.ensure_folders()
+        return stream
+
+    def _pick(self, endpoint: str | None) -> list[Stream]:
+        if endpoint is not None:
+            check_endpoint(endpoint)
+        with self._lock:
+            return [s for (name, _), s in self._streams.items() if endpoint is None or name == endpoint]
+
+    def _require_running(self) -> None:
+        if not self._running:
+            raise StoreUnavailableError("the prediction log is not running; call start() first")
+
+
+def _resolve(future: concurrent.futures.Future[None], result: None) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_result(result)
+
+
+def _fail(items: list[_Item], error: BaseException) -> None:
+    for item in items:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            item.future.set_exception(error)

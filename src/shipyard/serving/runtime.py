@@ -1,0 +1,157 @@
+"""A loaded model version ready to serve: its batcher, its outputs and its warm-up.
+
+``ModelRuntime.infer`` takes one request's validated rows and returns that request's slice of
+the batch result. Probabilities are computed only when some request in the batch asks for them:
+for a forest, ``predict`` already costs one ``predict_proba``, so computing both would double the
+model's time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from shipyard.serving.rows import Rows, concat, to_model_input, validate_array, validate_columns
+
+from shipyard.models.package import INPUT_EXAMPLE, LoadedModel
+from shipyard.models.signature import Signature
+from shipyard.serving.batching import AdaptiveBatcher, BatchStats
+
+__all__ = ["ModelRef", "ModelRuntime", "Prediction", "Request"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One registered model version (or a run's package) as the serving layer knows it."""
+
+    name: str
+    version: str
+    uri: str
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One caller's rows, with what the prediction log needs to know about them."""
+
+    rows: Rows
+    want_probabilities: bool = False
+    request_id: str = ""
+    protocol: str = "native"
+    received_at: float = 0.0  # epoch seconds
+    log: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+    #: Resolves when the batch this came from is in the prediction log (None: not logged).
+    logged: Future[None] | None = None
+
+
+#: Given the batch's requests and their predictions (model thread), submit them to the log.
+BatchLogger = Callable[["ModelRuntime", Sequence[Request], Sequence[Prediction]], "Future[None] | None"]
+
+
+class ModelRuntime:
+    def __init__(
+        self,
+        ref: ModelRef,
+        loaded: LoadedModel,
+        *,
+        folder: Path | None = None,
+        max_batch_rows: int = 64,
+        max_delay: float = 0.010,
+        on_batch: Callable[[ModelRuntime, BatchStats], None] | None = None,
+        log_batch: BatchLogger | None = None,
+    ) -> None:
+        self.ref = ref
+        self.loaded = loaded
+        self.signature: Signature | None = loaded.signature
+        self.folder = folder
+        self.loaded_at = time.time()
+        self.load_seconds = 0.0
+        classes = getattr(loaded.model, "classes_", None)
+        self.classes: list[Any] | None = np.asarray(classes).tolist() if classes is not None else None
+        self.has_probabilities = self.classes is not None and hasattr(loaded.model, "predict_proba")
+        self.predict_dtype: np.dtype | None = None
+        self._log_batch = log_batch
+        self.batcher: AdaptiveBatcher[Request, Prediction] = AdaptiveBatcher(
+            self._run,
+            name=f"{ref.name}-v{ref.version}",
+            max_batch_rows=max_batch_rows,
+            max_delay=max_delay,
+            on_batch=(lambda stats: on_batch(self, stats)) if on_batch else None,
+        )
+
+    @property
+    def flavor(self) -> str:
+        return self.loaded.flavor.name
+
+    @property
+    def in_flight(self) -> int:
+        return self.batcher.in_flight
+
+    async def infer(self, request: Request) -> Prediction:
+        return await self.batcher.submit(request, request.rows.n)
+
+    # -- the model call (on the batcher's thread) ---------------------------------------------------
+    def _run(self, requests: Sequence[Request]) -> list[Prediction]:
+        parts = [r.rows for r in requests]
+        merged = parts[0] if len(parts) == 1 else concat(parts)
+        data = to_model_input(merged, self.signature)
+        flavor, model = self.loaded.flavor, self.loaded.model
+        predictions = np.asarray(flavor.predict(model, data))
+        probabilities = None
+        if self.has_probabilities and any(r.want_probabilities for r in requests):
+            found = flavor.predict_proba(model, data)
+            probabilities = None if found is None else np.asarray(found)
+        if len(predictions) != merged.n:
+            raise RuntimeError(f"the model returned {len(predictions)} predictions for {merged.n} rows")
+        results, start = [], 0
+        for request in requests:
+            stop = start + request.rows.n
+            proba = (
+                probabilities[start:stop]
+                if probabilities is not None and request.want_probabilities
+                else None
+            )
+            results.append(Prediction(predictions[start:stop], proba))
+            start = stop
+        if self._log_batch is not None:
+            logged = self._log_batch(self, requests, results)
+            if logged is not None:
+                results = [Prediction(r.predictions, r.probabilities, logged) for r in results]
+        return results
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def example_rows(self) -> Rows | None:
+        """The package's input example as validated rows, if it has one."""
+        if self.folder is None or not (self.folder / INPUT_EXAMPLE).is_file():
+            return None
+        example = json.loads((self.folder / INPUT_EXAMPLE).read_text())
+        columns, data = example.get("columns"), example.get("data")
+        if columns and isinstance(self.signature.inputs if self.signature else None, tuple):
+            return validate_columns(
+                self.signature, {c: [row[i] for row in data] for i, c in enumerate(columns)}
+            )
+        return validate_array(self.signature, data, names=columns)
+
+    async def warm(self) -> None:
+        """Predict the input example through the batcher; raises what the model raises."""
+        rows = self.example_rows()
+        if rows is None:
+            return
+        # Not logged: a warm-up is not a prediction anyone asked for.
+        prediction = await self.infer(Request(rows, self.has_probabilities, protocol="warmup", log=False))
+        self.predict_dtype = prediction.predictions.dtype
+
+    async def close(self, *, timeout: float = 30.0) -> None:
+        await self.batcher.close(timeout=timeout)
