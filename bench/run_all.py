@@ -166,9 +166,11 @@ def render_report(
         "",
         "## Shipyard vs peers",
         "",
-        "| benchmark | case | metric | Shipyard | peer | peer's | Shipyard's advantage |",
+        "| benchmark | case | metric | Shipyard | peer | peer value | Shipyard's advantage |",
         "|---|---|---|---:|---|---:|---:|",
     ]
+    if not any(outcome.data.get("ratios") for outcome in outcomes):
+        lines.append("| (no script in this run compared with a peer) | | | | | | |")
     for outcome in outcomes:
         for row in outcome.data.get("ratios", []):
             direction = "higher is better" if row.get("better", "higher") == "higher" else "lower is better"
