@@ -113,7 +113,7 @@ def _wait_ready(spec: ServerSpec, process: subprocess.Popen[bytes], log: Path, t
     raise RuntimeError(f"{spec.name} was not ready at {url} after {timeout_s:.0f} s: {_tail(log)}")
 
 
-def _tail(log: Path, lines: int = 6) -> str:
+def _tail(log: Path, lines: int = 3) -> str:
     try:
         text = log.read_text(errors="replace").strip().splitlines()
     except OSError:
@@ -199,8 +199,11 @@ def echo_spec() -> ServerSpec:
 
 
 def mlflow_spec(model: Any, folder: Path) -> ServerSpec:
+    import logging
+
     import mlflow.sklearn
 
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # its pickle-format notice, once per model
     # Like the reference measurement: cloudpickle, no signature or input example (no schema check).
     mlflow.sklearn.save_model(model, str(folder), serialization_format="cloudpickle")
     port = free_port()
@@ -249,26 +252,32 @@ def shipyard_available() -> str | None:
 
 
 def register_in_shipyard(home: Path, name: str, model: Any, example: Any, scratch: Path) -> str:
-    """Register ``model`` as ``name`` in the embedded store at ``home``; returns its champion URI."""
+    """Register ``model`` as ``name`` in the embedded store at ``home``, alias ``champion`` on it;
+    returns ``models:/NAME@champion``. Uses ``Client.log_model`` where this checkout has it."""
     from shipyard import Client
     from shipyard.models import save_model
     from shipyard.registry.aliases import set_alias
     from shipyard.registry.models import create_registered_model
     from shipyard.registry.versions import create_model_version
 
-    folder = save_model(model, scratch / f"{name}-package", input_example=example)
     with Client(home=home) as client:
-        with client.start_run("serving-bench", capture_environment=False) as run:  # type: ignore[attr-defined]
-            for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-                run.log_artifact(file, f"model/{file.relative_to(folder).as_posix()}")
-            run_id = run.run_id
         platform, actor = client.platform, client.actor  # type: ignore[attr-defined]
+        if hasattr(client, "log_model"):
+            info = client.log_model(model, name="model", input_example=example, registered_model_name=name)
+            version = info.version
+        else:  # the same steps by hand: package, run artifacts, registered model and version
+            folder = save_model(model, scratch / f"{name}-package", input_example=example)
+            with client.start_run("serving-bench", capture_environment=False) as run:  # type: ignore[attr-defined]
+                for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    run.log_artifact(file, f"model/{file.relative_to(folder).as_posix()}")
+                run_id = run.run_id
+            with platform.database.session(write=True) as session:
+                create_registered_model(session, actor=actor, name=name)
+                version = create_model_version(
+                    session, actor=actor, name=name, source=f"runs:/{run_id}/model", run_id=run_id
+                ).version
         with platform.database.session(write=True) as session:
-            create_registered_model(session, actor=actor, name=name)
-            version = create_model_version(
-                session, actor=actor, name=name, source=f"runs:/{run_id}/model", run_id=run_id
-            )
-            set_alias(session, actor=actor, name=name, alias="champion", version=version.version)
+            set_alias(session, actor=actor, name=name, alias="champion", version=version)
     return f"models:/{name}@champion"
 
 
