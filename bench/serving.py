@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -203,10 +203,32 @@ class Timing:
     measure_s: float
 
 
+def first_prediction(payload: Any) -> Any:
+    """The first prediction in an Open Inference V2 or MLflow scoring response.
+
+    >>> first_prediction({"outputs": [{"name": "predict", "shape": [1], "data": [1]}]})
+    1
+    >>> first_prediction({"predictions": [0]})
+    0
+    """
+    if isinstance(payload, dict) and "outputs" in payload:
+        named = {output.get("name"): output for output in payload["outputs"]}
+        return (named.get("predict") or payload["outputs"][0])["data"][0]
+    if isinstance(payload, dict) and "predictions" in payload:
+        return payload["predictions"][0]
+    raise ValueError(f"no prediction in {str(payload)[:200]}")
+
+
 def measure(
-    spec: ServerSpec, body: bytes, folder: Path, timing: Timing, connections: tuple[int, ...]
+    spec: ServerSpec,
+    body: bytes,
+    folder: Path,
+    timing: Timing,
+    connections: tuple[int, ...],
+    expected: Any = None,
 ) -> dict[int, WrkResult]:
-    """Start the server, check that one request gets a 200, then warm up and measure each ``c``."""
+    """Start the server, check that one request gets a 200 with the ``expected`` prediction (a fast
+    wrong answer is no answer), then warm up and measure each ``c``."""
     body_path, script = folder / f"{spec.name}-body.json", folder / "post.lua"
     body_path.write_bytes(body)
     script.write_text(LUA_SCRIPT)
@@ -216,6 +238,8 @@ def measure(
         answer = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=30)
         if answer.status_code != 200:
             raise RuntimeError(f"one request got {answer.status_code}: {answer.text[:200]}")
+        if expected is not None and first_prediction(answer.json()) != expected:
+            raise RuntimeError(f"predicted {answer.text[:200]}; in-process the model predicts {expected}")
         for c in connections:
             run_wrk(url, body_path, connections=c, seconds=timing.warmup_s, script=script)
             results[c] = run_wrk(url, body_path, connections=c, seconds=timing.measure_s, script=script)
@@ -230,17 +254,75 @@ def run_row(
     body: bytes,
     folder: Path,
     timing: Timing,
+    expected: Any = None,
 ) -> None:
     """Measure one server for every ``c``; a failure becomes an "n/a" row with the reason, never a crash."""
     with console.status(f"{SERVERS[name]}: starting, warming up, measuring"):
         try:
-            measured = measure(build(), body, folder, timing, CONNECTIONS)
+            measured = measure(build(), body, folder, timing, CONNECTIONS, expected)
         except Exception as error:  # any peer failure is reported; the bench goes on
             notes[name] = f"{type(error).__name__}: {error}"
             console.print(f"[red]{SERVERS[name]}: n/a[/] ({notes[name][:400]})")
             measured = {}
     for c in CONNECTIONS:
         results[(name, c)] = measured.get(c)
+
+
+@dataclass
+class Context:
+    """What every model's rows share: timing, scratch folder, data, and why a server is unavailable."""
+
+    timing: Timing
+    workdir: Path
+    frame: Any
+    mlserver: Path | None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def row(self) -> list[float]:
+        return [float(x) for x in self.frame.iloc[0]]
+
+
+def skip(results: Results, notes: dict[str, str], name: str, why: str) -> None:
+    notes[name] = why
+    results.update({(name, c): None for c in CONNECTIONS})
+
+
+def measure_model(
+    key: str, model: Any, context: Context, echo: Results, echo_notes: dict[str, str]
+) -> tuple[Results, dict[str, str]]:
+    """Every server's cells for one model (the echo's are shared), each server started and stopped."""
+    results, notes = dict(echo), dict(echo_notes)
+    folder = context.workdir / key
+    folder.mkdir()
+    expected = model.predict(context.frame.iloc[:1])[0].item()
+    timing, v2 = context.timing, v2_body(context.row)
+    columns = [str(c) for c in context.frame.columns]
+    build: Callable[[], ServerSpec] = lambda: mlflow_spec(model, folder / "mlflow")  # noqa: E731
+    run_row(results, notes, "mlflow", build, mlflow_body(columns, context.row), folder, timing, expected)
+    mlserver = context.mlserver
+    if mlserver is None:
+        skip(results, notes, "mlserver", context.notes["mlserver"])
+    else:
+        build = lambda: mlserver_spec(mlserver, model, key, folder / "mlserver")  # noqa: E731
+        run_row(results, notes, "mlserver", build, v2, folder, timing, expected)
+    name, why, uri = f"bench-{key}", context.notes["shipyard"], None
+    if not why:
+        try:
+            uri = register_in_shipyard(
+                context.workdir / "shipyard-home", name, model, context.frame.iloc[:5], folder
+            )
+        except Exception as error:  # a registration failure is reported like a server that fails to start
+            why = f"registering {name} failed: {type(error).__name__}: {error}"
+    for label, log_on in (("shipyard", True), ("shipyard-nolog", False)):
+        if uri is None:
+            skip(results, notes, label, why)
+            continue
+        build = lambda u=uri, on=log_on: shipyard_spec(  # noqa: E731
+            context.workdir / "shipyard-home", u, name, prediction_log=on
+        )
+        run_row(results, notes, label, build, v2, folder, timing, expected)
+    return results, notes
 
 
 def prepare_mlserver(cache: Path, skip: bool) -> tuple[Path | None, str]:
@@ -385,7 +467,6 @@ def main() -> int:
     )
     started = time.perf_counter()
     frame, models = fit_models(keys)
-    columns, row = [str(c) for c in frame.columns], [float(x) for x in frame.iloc[0]]
     t_s = {
         key: {
             rows: time_rows(model, frame, rows, repeats=15 if args.quick else 51, budget_s=5.0)
@@ -393,59 +474,21 @@ def main() -> int:
         }
         for key, model in models.items()
     }
-    mlserver, mlserver_note = prepare_mlserver(args.mlserver_venv, args.no_mlserver)
-    versions = collect_versions(mlserver_note if mlserver else None)
-    shipyard_note = shipyard_available()
-    echo: Results = {}
+    mlserver, version_or_why = prepare_mlserver(args.mlserver_venv, args.no_mlserver)
+    versions = collect_versions(version_or_why if mlserver else None)
+    context = Context(timing, Path(tempfile.mkdtemp(prefix="shipyard-bench-serving-")), frame, mlserver)
+    context.notes = {"mlserver": "" if mlserver else version_or_why, "shipyard": shipyard_available() or ""}
     per_model: dict[str, tuple[Results, dict[str, str]]] = {}
-    workdir = Path(tempfile.mkdtemp(prefix="shipyard-bench-serving-"))
     try:
+        echo: Results = {}
         echo_notes: dict[str, str] = {}
-        run_row(echo, echo_notes, "echo", echo_spec, v2_body(row), workdir, timing)
-        home = workdir / "shipyard-home"
+        run_row(echo, echo_notes, "echo", echo_spec, v2_body(context.row), context.workdir, timing)
         for key, model in models.items():
-            results: Results = dict(echo)
-            notes = dict(echo_notes)
-            folder = workdir / key
-            folder.mkdir()
-            run_row(
-                results,
-                notes,
-                "mlflow",
-                lambda m=model, f=folder: mlflow_spec(m, f / "mlflow"),
-                mlflow_body(columns, row),
-                folder,
-                timing,
-            )
-            if mlserver is None:
-                notes["mlserver"] = mlserver_note
-                results.update({("mlserver", c): None for c in CONNECTIONS})
-                console.print(f"[red]MLServer: n/a[/] ({mlserver_note[:400]})")
-            else:
-                build = lambda m=model, f=folder, k=key: mlserver_spec(mlserver, m, k, f / "mlserver")  # noqa: E731
-                run_row(results, notes, "mlserver", build, v2_body(row), folder, timing)
-            name = f"bench-{key}"
-            uri = None
-            if shipyard_note is None:
-                uri = register_in_shipyard(home, name, model, frame.iloc[:5], folder)
-            for log_on, label in ((True, "shipyard"), (False, "shipyard-nolog")):
-                if uri is None:
-                    notes[label] = shipyard_note or ""
-                    results.update({(label, c): None for c in CONNECTIONS})
-                    continue
-                build = lambda u=uri, n=name, on=log_on: shipyard_spec(home, u, n, prediction_log=on)  # noqa: E731
-                run_row(results, notes, label, build, v2_body(row), folder, timing)
-            per_model[key] = (results, notes)
+            per_model[key] = measure_model(key, model, context, echo, echo_notes)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    report: dict[str, Any] = {
-        "benchmark": "serving",
-        "versions": versions,
-        "bounds": {},
-        "cells": [],
-        "goals": [],
-    }
-    report["ratios"] = []
+        shutil.rmtree(context.workdir, ignore_errors=True)
+    report: dict[str, Any] = {"versions": versions, "bounds": {}, "cells": [], "goals": [], "ratios": []}
+    report["notes"] = {key: notes for key, (_, notes) in per_model.items()}
     for key, (results, notes) in per_model.items():
         spec = MODELS[key]
         console.print(render(spec, results, notes, t_s[key]))
@@ -471,7 +514,6 @@ def main() -> int:
             "t_ms": {str(rows): t_s[key][rows] * 1000 for rows in BOUND_ROWS},
             "bound_rps": {str(c): physical_bound(c, t_s[key][c]) for c in CONNECTIONS},
         }
-        report.setdefault("notes", {})[key] = notes
     console.print(
         f"wrk -t1, {timing.warmup_s:.0f} s warm-up + {timing.measure_s:.0f} s per cell, 127.0.0.1; "
         f"{time.perf_counter() - started:.0f} s in all; the machine is shared, so compare ratios"

@@ -115,3 +115,10 @@ def test_a_missing_peer_makes_its_goal_not_measurable_rather_than_passed() -> No
     assert goals[">= 40 % of the echo"].passed is None
     assert goal_cell(list(goals.values())).startswith("[yellow]n/a")
     assert evaluate_goals(MODELS["lr"], {}, t_s)[0].passed is None
+
+
+def test_serving_module_doctests_read_v2_and_mlflow_predictions() -> None:
+    import serving
+
+    outcome = doctest.testmod(serving)
+    assert outcome.attempted >= 2 and outcome.failed == 0
