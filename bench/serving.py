@@ -5,8 +5,9 @@ breast-cancer data, wrk (one thread, loopback) drives:
 
 1. a bare ASGI echo app under uvicorn with uvloop + httptools: the HTTP ceiling;
 2. ``mlflow models serve --env-manager local`` (the model saved with ``mlflow.sklearn.save_model``);
-3. MLServer 1.7 + mlserver-sklearn with adaptive batching (max_batch_size 64, max_batch_time 5 ms),
-   installed into its own cached venv; its rows read "n/a" with the reason when it cannot install or start;
+3. MLServer 1.7 + mlserver-sklearn with adaptive batching (max_batch_size 64, max_batch_time 5 ms, its
+   other settings default, as in /work/shared/reference/serving-peers.md), installed into its own cached
+   venv with uvloop 0.21.0; its rows read "n/a" with the reason when it cannot install or start;
 4. ``shipyard serve`` with the prediction log on, and 5. with it off.
 
 It also times, in this process, t(c): predicting c rows at once (the same fitted model, a DataFrame as
@@ -55,7 +56,6 @@ from rich.table import Table
 
 # A wide console when piped (make bench, tee): the table has eleven columns.
 console = Console(width=None if sys.stdout.isatty() else 200)
-BENCH_DIR = Path(__file__).resolve().parent
 CONNECTIONS = (16, 64)
 BOUND_ROWS = (1, *CONNECTIONS)
 GOAL_CONNECTIONS = 16
