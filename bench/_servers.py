@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 BENCH_DIR = Path(__file__).resolve().parent
-# uvloop 0.23 breaks MLServer 1.7's inference worker at start ("There is no current event loop"),
-# see /work/shared/reference/serving-peers.md; 0.21.0 is the last release it works with.
+# uvloop 0.23 breaks MLServer 1.7's inference worker at start ("There is no current event loop" in
+# mlserver/parallel/worker.py); with 0.21.0 it works.
 MLSERVER_SPEC = ("mlserver==1.7.*", "mlserver-sklearn==1.7.*", "uvloop==0.21.0")
 
 

@@ -6,8 +6,9 @@ breast-cancer data, wrk (one thread, loopback) drives:
 1. a bare ASGI echo app under uvicorn with uvloop + httptools: the HTTP ceiling;
 2. ``mlflow models serve --env-manager local`` (the model saved with ``mlflow.sklearn.save_model``);
 3. MLServer 1.7 + mlserver-sklearn with adaptive batching (max_batch_size 64, max_batch_time 5 ms, its
-   other settings default, as in /work/shared/reference/serving-peers.md), installed into its own cached
-   venv with uvloop 0.21.0; its rows read "n/a" with the reason when it cannot install or start;
+   other settings at their defaults: one inference worker process, debug on), installed into its own
+   cached venv with uvloop 0.21.0 (0.23 crashes its worker at start); its rows read "n/a" with the
+   reason when it cannot install or start;
 4. ``shipyard serve`` with the prediction log on, and 5. with it off.
 
 It also times, in this process, t(c): predicting c rows at once (the same fitted model, a DataFrame as
