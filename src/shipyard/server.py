@@ -174,6 +174,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(webhook_routes.router)
     app.include_router(tracking_routes.router)
     app.include_router(tracking_routes.files_router)
+    app.include_router(tracking_routes.logged_model_files_router)
     app.include_router(registry_routes.router)
     app.include_router(usecase_routes.portfolio_router)
     app.include_router(usecase_routes.usecase_router)

@@ -22,6 +22,7 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.models.sdk import EmbeddedModelMethods
 from shipyard.registry.sdk import EmbeddedRegistryMethods
 from shipyard.serving.sdk import EmbeddedServingMethods
 from shipyard.tracking.sdk import EmbeddedTrackingMethods
@@ -33,6 +34,7 @@ __all__ = ["EmbeddedClient"]
 class EmbeddedClient(
     EmbeddedTrackingMethods,
     EmbeddedRegistryMethods,
+    EmbeddedModelMethods,
     EmbeddedServingMethods,
     EmbeddedUseCaseMethods,
     BaseClient,

@@ -61,14 +61,14 @@ class ServingMethods(abc.ABC):
         """Record the true label of a past prediction; returns how many labels were stored."""
 
 
-def native_body(data: Any, probabilities: bool) -> dict[str, Any]:
+def native_body(data: Any) -> dict[str, Any]:
     if hasattr(data, "to_dict") and hasattr(data, "columns"):
-        return {"columns": {str(c): data[c].tolist() for c in data.columns}, "probabilities": probabilities}
+        return {"columns": {str(c): data[c].tolist() for c in data.columns}}
     if isinstance(data, dict):
-        return {"columns": {k: list(v) for k, v in data.items()}, "probabilities": probabilities}
+        return {"columns": {k: list(v) for k, v in data.items()}}
     if isinstance(data, list) and data and isinstance(data[0], dict):
-        return {"rows": data, "probabilities": probabilities}
-    return {"data": data.tolist() if hasattr(data, "tolist") else data, "probabilities": probabilities}
+        return {"rows": data}
+    return {"data": data.tolist() if hasattr(data, "tolist") else data}
 
 
 class EmbeddedServingMethods(ServingMethods):
@@ -112,11 +112,10 @@ class EmbeddedServingMethods(ServingMethods):
             endpoints.delete_endpoint(session, actor=self.actor, name=name)
 
     def predict(self, endpoint: str, data: Any, *, probabilities: bool = True) -> dict[str, Any]:
-        from shipyard.serving.codecs.native import decode_native
-        from shipyard.serving.rows import to_model_input
-
         from shipyard.models.package import load_model
+        from shipyard.serving.codecs.native import decode_native
         from shipyard.serving.http import new_request_id
+        from shipyard.serving.rows import to_model_input
         from shipyard.serving.sources import PlatformSource
 
         with self.platform.database.session() as session:
@@ -125,9 +124,8 @@ class EmbeddedServingMethods(ServingMethods):
         ref = source.resolve(uri)
         folder, trusted = source.fetch(ref)
         loaded = load_model(folder, trusted=trusted)
-        rows, _, _ = decode_native(
-            orjson.dumps(native_body(data, probabilities), option=orjson.OPT_SERIALIZE_NUMPY),
-            loaded.signature,
+        rows, _ = decode_native(
+            orjson.dumps(native_body(data), option=orjson.OPT_SERIALIZE_NUMPY), loaded.signature
         )
         frame = to_model_input(rows, loaded.signature)
         result: dict[str, Any] = {
@@ -183,11 +181,12 @@ class RemoteServingMethods(ServingMethods):
         self._request("DELETE", f"/api/v1/endpoints/{name}")
 
     def predict(self, endpoint: str, data: Any, *, probabilities: bool = True) -> dict[str, Any]:
-        content = orjson.dumps(native_body(data, probabilities), option=orjson.OPT_SERIALIZE_NUMPY)
+        content = orjson.dumps(native_body(data), option=orjson.OPT_SERIALIZE_NUMPY)
         response = self._request(
             "POST",
             f"/endpoints/{endpoint}/predict",
             content=content,
+            params={"probabilities": str(probabilities).lower()},
             headers={"content-type": "application/json"},
         )
         return response.json()

@@ -97,6 +97,9 @@ def test_labelled_window_only_filters_predictions(log: PredictionLog) -> None:
     log.add_feedback("churn", early.request_ids + late.request_ids, ["x", "y"])
     window = log.labelled("churn", until=datetime.fromtimestamp(1_750_000_000, UTC))
     assert window.column("label").to_pylist() == ["x"]
+    narrow = log.labelled("churn", columns=["output.prediction"])
+    assert narrow.column_names == ["output.prediction", "label", "label_at"]
+    assert narrow.column("label").to_pylist() == ["x", "y"]
 
 
 @pytest.mark.parametrize(

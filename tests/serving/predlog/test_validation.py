@@ -115,6 +115,7 @@ def test_a_log_that_is_not_running_refuses_writes(root: Path) -> None:
         ("segment_seconds", 0),
         ("retention_days", -1),
         ("compact_rows", 0),
+        ("compression", "brotli9"),
     ],
 )
 def test_bad_settings_are_rejected(root: Path, option: str, value: object) -> None:

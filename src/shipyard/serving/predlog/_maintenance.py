@@ -37,6 +37,7 @@ def write(
         time_column=stream.time_column,
         wal_seq=wal_seq,
         fsync=stream.fsync,
+        compression=stream.compression,
         before_rename=journal,
     )
 
