@@ -251,33 +251,18 @@ def shipyard_available() -> str | None:
     return None if done.returncode == 0 else "`shipyard serve` is not in this checkout yet"
 
 
-def register_in_shipyard(home: Path, name: str, model: Any, example: Any, scratch: Path) -> str:
-    """Register ``model`` as ``name`` in the embedded store at ``home``, alias ``champion`` on it;
-    returns ``models:/NAME@champion``. Uses ``Client.log_model`` where this checkout has it."""
+def register_in_shipyard(home: Path, name: str, model: Any, example: Any) -> str:
+    """Log ``model`` and register it as ``name`` in the embedded store at ``home``, with the alias
+    ``champion`` on that version; returns ``models:/NAME@champion``."""
     from shipyard import Client
-    from shipyard.models import save_model
     from shipyard.registry.aliases import set_alias
-    from shipyard.registry.models import create_registered_model
-    from shipyard.registry.versions import create_model_version
 
-    with Client(home=home) as client:
+    # tracking_uri="": always the embedded store at ``home``, whatever the shell exports.
+    with Client(home=home, tracking_uri="") as client:
+        info = client.log_model(model, name="model", input_example=example, registered_model_name=name)  # type: ignore[attr-defined]
         platform, actor = client.platform, client.actor  # type: ignore[attr-defined]
-        if hasattr(client, "log_model"):
-            info = client.log_model(model, name="model", input_example=example, registered_model_name=name)
-            version = info.version
-        else:  # the same steps by hand: package, run artifacts, registered model and version
-            folder = save_model(model, scratch / f"{name}-package", input_example=example)
-            with client.start_run("serving-bench", capture_environment=False) as run:  # type: ignore[attr-defined]
-                for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-                    run.log_artifact(file, f"model/{file.relative_to(folder).as_posix()}")
-                run_id = run.run_id
-            with platform.database.session(write=True) as session:
-                create_registered_model(session, actor=actor, name=name)
-                version = create_model_version(
-                    session, actor=actor, name=name, source=f"runs:/{run_id}/model", run_id=run_id
-                ).version
         with platform.database.session(write=True) as session:
-            set_alias(session, actor=actor, name=name, alias="champion", version=version)
+            set_alias(session, actor=actor, name=name, alias="champion", version=info.version)
     return f"models:/{name}@champion"
 
 
@@ -286,7 +271,7 @@ def shipyard_spec(home: Path, uri: str, name: str, *, prediction_log: bool) -> S
     command = [sys.executable, "-m", "shipyard", "serve", uri, "--host", "127.0.0.1", "--port", str(port)]
     if not prediction_log:
         command.append("--no-prediction-log")
-    env = {"SHIPYARD_HOME": str(home), "SHIPYARD_LOG_LEVEL": "WARNING"}
+    env = {"SHIPYARD_HOME": str(home), "SHIPYARD_LOG_LEVEL": "WARNING", "SHIPYARD_TRACKING_URI": ""}
     return ServerSpec(
         "shipyard" if prediction_log else "shipyard-nolog",
         command,

@@ -310,9 +310,7 @@ def measure_model(
     name, why, uri = f"bench-{key}", context.notes["shipyard"], None
     if not why:
         try:
-            uri = register_in_shipyard(
-                context.workdir / "shipyard-home", name, model, context.frame.iloc[:5], folder
-            )
+            uri = register_in_shipyard(context.workdir / "shipyard-home", name, model, context.frame.iloc[:5])
         except Exception as error:  # a registration failure is reported like a server that fails to start
             why = f"registering {name} failed: {type(error).__name__}: {error}"
     for label, log_on in (("shipyard", True), ("shipyard-nolog", False)):
