@@ -8,6 +8,7 @@ import _wrk
 import pytest
 from _servers import mlflow_body, v2_body
 from _wrk import WrkResult, parse_wrk_output, physical_bound
+
 from serving import MODELS, evaluate_goals, goal_cell
 
 WRK_STDOUT = """\
