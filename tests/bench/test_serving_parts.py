@@ -81,6 +81,7 @@ def test_forest_goals_pass_and_miss_on_the_bound_mlserver_ratio_p99_and_log_cost
     }
     goals = evaluate_goals(MODELS["rf"], passing, t_s)
     assert [g.passed for g in goals] == [True, True, True, True, True]
+    assert goals[1].value == "84 % (1,500 of 1,778 req/s)"
     assert goal_cell(goals).endswith("PASS[/]")
     missing = {**passing, ("shipyard", 16): result(1200.0, p99_ms=30.0, non_2xx=1)}
     verdicts = {g.goal: g.passed for g in evaluate_goals(MODELS["rf"], missing, t_s)}
@@ -102,7 +103,7 @@ def test_pipeline_goals_use_the_echo_ceiling_and_a_fixed_p99() -> None:
         ("echo", 16): result(12000.0),
     }
     verdicts = {g.goal: (g.value, g.passed) for g in evaluate_goals(MODELS["lr"], results, t_s)}
-    assert verdicts[">= 40 % of the echo"] == ("42 %", True)
+    assert verdicts[">= 40 % of the echo"] == ("42 % (5,000 of 12,000 req/s)", True)
     assert verdicts[">= 8x MLServer"] == ("8.3x", True)
     assert verdicts["p99 <= 10.0 ms"] == ("9.0 ms", True)
 
