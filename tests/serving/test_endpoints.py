@@ -66,7 +66,7 @@ def test_endpoint_lifecycle_over_rest(serving_url: str) -> None:
     ],
 )
 def test_bad_endpoint_settings_are_refused_with_the_field(serving_url: str, body: dict, field: str) -> None:
-    response = httpx.post(f"{serving_url}/api/v1/endpoints", json=body)
+    response = httpx.post(f"{serving_url}/api/v1/endpoints", json=body, timeout=60)
     assert 400 <= response.status_code < 500, response.text
     assert field in (response.json().get("field") or response.json()["message"])
 

@@ -116,12 +116,7 @@ def data_plane_router(
             check_content_type(request, V2_TYPES)
             body = await read_body(request, max_body_bytes)
             header = request.headers.get("inference-header-content-length")
-            if header is not None and not header.isdigit():
-                raise InvalidParameterError(
-                    "Inference-Header-Content-Length must be a byte count",
-                    field="Inference-Header-Content-Length",
-                )
-            decoded = v2_codec.decode_request(body, int(header) if header is not None else None)
+            decoded = v2_codec.decode_request(body, header)
             rows = v2_codec.request_to_rows(decoded, runtime.signature)
             wanted = {o.name for o in decoded.outputs} if decoded.outputs else {"predict"}
             unknown = wanted - {"predict", "predict_proba"}
@@ -242,7 +237,7 @@ def data_plane_router(
             payload = mlflow_codec.encode_predictions(prediction.predictions)
         except mlflow_codec.ScoringError as exc:
             call.finish(manager, exc.status)
-            return Response(mlflow_codec.error_body(exc), status_code=exc.status, media_type=JSON)
+            return Response(mlflow_codec.error_body(exc), status_code=exc.status, media_type=exc.content_type)
         except ShipyardError as exc:
             call.finish(manager, exc.status_code)
             error = mlflow_codec.ScoringError(exc.status_code, _mlflow_code(exc), str(exc))

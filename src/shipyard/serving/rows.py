@@ -56,7 +56,7 @@ __all__ = [
 MAX_ROWS = 10_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # eq on arrays is ambiguous: compare by identity
 class Rows:
     """One request's input, validated: ``n`` rows as named ``columns`` or as one ``tensor``."""
 

@@ -31,10 +31,29 @@ SIGNATURES = [
     Signature(TensorSpec("int8", (-1,))),
 ]
 KEYS = [
-    "inputs", "outputs", "name", "shape", "datatype", "data", "parameters", "binary_data_size", "binary_data",
-    "binary_data_output", "id", "dataframe_split", "dataframe_records", "instances", "params", "columns",
-    "index", "rows", "a", "b", "c", "d",
-]  # fmt: skip
+    "inputs",
+    "outputs",
+    "name",
+    "shape",
+    "datatype",
+    "data",
+    "parameters",
+    "binary_data_size",
+    "binary_data",
+    "binary_data_output",
+    "id",
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "params",
+    "columns",
+    "index",
+    "rows",
+    "a",
+    "b",
+    "c",
+    "d",
+]
 DATATYPES = [*v2.DATATYPES, "BF16", "fp32"]
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -117,8 +136,8 @@ def _use(rows: Any, signature: Signature | None) -> None:
 
 
 @SETTINGS
-@given(body=st.binary(max_size=200), header=st.one_of(st.none(), st.integers(-5, 250)))
-def test_v2_random_bytes(body: bytes, header: int | None) -> None:
+@given(body=st.binary(max_size=200), header=st.one_of(st.none(), st.integers(-5, 250), st.text(max_size=4)))
+def test_v2_random_bytes(body: bytes, header: int | str | None) -> None:
     with contextlib.suppress(InvalidParameterError):
         v2.decode_request(body, header)
 

@@ -97,8 +97,6 @@ def test_a_log_that_is_not_running_refuses_writes(root: Path) -> None:
     with pytest.raises(StoreUnavailableError):
         log.submit(make_entry())
     with pytest.raises(StoreUnavailableError):
-        log.add_feedback("churn", ["r"], [1])
-    with pytest.raises(StoreUnavailableError):
         log.compact()
     log.start()
     log.close()

@@ -129,8 +129,19 @@ def dtype_for(datatype: str) -> np.dtype:
 # -- requests -----------------------------------------------------------------------------------------
 
 
-def decode_request(body: bytes, header_length: int | None) -> V2Request:
-    """Parse an inference request: JSON, or a JSON header of ``header_length`` bytes plus raw tensors."""
+def decode_request(body: bytes, header_length: int | str | None) -> V2Request:
+    """Parse an inference request: JSON, or a JSON header of ``header_length`` bytes plus raw tensors.
+
+    ``header_length`` is the ``Inference-Header-Content-Length`` header, as an int or as its raw text.
+    """
+    if isinstance(header_length, str):
+        text = header_length.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise InvalidParameterError(
+                f"Inference-Header-Content-Length must be a byte count; got {header_length[:40]!r}",
+                field="Inference-Header-Content-Length",
+            )
+        header_length = int(text)
     if header_length is None:
         header, binary = body, b""
     else:

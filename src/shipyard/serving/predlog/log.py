@@ -20,7 +20,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,8 @@ import pyarrow as pa
 
 from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import _maintenance
-from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS, RawBatch
-from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry, layout_key
+from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS
+from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry
 from shipyard.serving.predlog._feedback import (
     FEEDBACK_SCHEMA,
     decode_values,
@@ -39,29 +38,28 @@ from shipyard.serving.predlog._feedback import (
     to_micros,
 )
 from shipyard.serving.predlog._scan import finish_scan, read_tables
-from shipyard.serving.predlog._segments import Segment, sort_by_time
+from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time
 from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, read_only_view
-from shipyard.serving.predlog._wal import encode_record
+from shipyard.serving.predlog._writer import (
+    FEEDBACK,
+    PREDICTIONS,
+    Item,
+    encode_group,
+    fail,
+    frame,
+    resolve,
+)
 
 __all__ = ["COMPRESSIONS", "PredictionLog"]
 
 logger = logging.getLogger(__name__)
 
-PREDICTIONS, FEEDBACK = "predictions", "feedback"
 _TIME_COLUMN = {PREDICTIONS: "received_at", FEEDBACK: "at"}
 _EMPTY = {PREDICTIONS: BASE_SCHEMA, FEEDBACK: FEEDBACK_SCHEMA}
 _STOP = object()
 # Parquet codecs for segments: lz4 decodes fastest of those that compress; "none" suits incompressible
 # floats (a third less scan CPU), zstd the smallest files.
 COMPRESSIONS = ("lz4", "none", "snappy", "zstd")
-
-
-@dataclass
-class _Item:
-    endpoint: str
-    kind: str
-    payload: LogEntry | pa.RecordBatch
-    future: concurrent.futures.Future[None]
 
 
 class PredictionLog:
@@ -212,7 +210,7 @@ class PredictionLog:
         if rows == 0:
             future.set_result(None)
             return future
-        self._enqueue(_Item(entry.endpoint, PREDICTIONS, entry, future))
+        self._enqueue(Item(entry.endpoint, PREDICTIONS, entry, future))
         return future
 
     async def write(self, entry: LogEntry) -> None:
@@ -228,7 +226,11 @@ class PredictionLog:
         rows: list[int] | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Store true labels or values for earlier requests (every row, or the given ``rows``)."""
+        """Store true labels or values for earlier requests (every row, or the given ``rows``).
+
+        Durable on return. On a log that is not started (say, a CLI next to a running server, which
+        owns the root) the labels go straight into a new feedback segment instead of the WAL.
+        """
         check_endpoint(endpoint)
         at_us = to_micros(at if at is not None else datetime.now(UTC), field="at")
         if not 0 <= at_us < MAX_EPOCH_SECONDS * 1e6:
@@ -237,11 +239,20 @@ class PredictionLog:
             # A future's callback runs on the writer: waiting there for the writer would never end.
             raise RuntimeError("add_feedback cannot be called from the prediction log's own threads")
         batch = feedback_batch(request_ids, values, rows, at_us)
+        if not self._running:
+            # Another process (a server) may own this root: write a sealed segment of our own, which
+            # needs no WAL and no lock; the owner adopts such segments when it next scans feedback.
+            stream = Stream(
+                self.root / endpoint / FEEDBACK, _TIME_COLUMN[FEEDBACK], self.fsync, self.compression
+            )
+            stream.ensure_folders()
+            _maintenance.write(stream, pa.Table.from_batches([batch]), wal_seq=_maintenance.EXTERNAL)
+            return
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._enqueue(_Item(endpoint, FEEDBACK, batch, future))
+        self._enqueue(Item(endpoint, FEEDBACK, batch, future))
         future.result()
 
-    def _enqueue(self, item: _Item) -> None:
+    def _enqueue(self, item: Item) -> None:
         with self._submit_lock:
             if not self._running:
                 raise StoreUnavailableError("the prediction log is not running; call start() first")
@@ -267,21 +278,21 @@ class PredictionLog:
             if stop:
                 return
 
-    def _commit(self, items: list[_Item]) -> None:
-        groups: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+    def _commit(self, items: list[Item]) -> None:
+        groups: dict[tuple[str, str], list[Item]] = defaultdict(list)
         for item in items:
             # Once RUNNING a future can no longer be cancelled, so set_result below cannot race a cancel.
             item.future.set_running_or_notify_cancel()
             groups[(item.endpoint, item.kind)].append(item)
         # Write every endpoint's share first, then fsync each file: the disk sees all the writes before
         # the first flush, and one journal commit often covers the other files too.
-        staged: list[tuple[Stream, list[Rows], list[_Item]]] = []
+        staged: list[tuple[Stream, list[Rows], list[Item]]] = []
         for (endpoint, kind), group in groups.items():
             try:
                 stream = self._stream(endpoint, kind)
-                batches, written = self._encode(kind, group)
+                batches, written = encode_group(kind, group)
                 if written:
-                    self._guarded(stream, lambda s, b=batches: s.open_wal().append(_frame(b), sync=False))
+                    self._guarded(stream, lambda s, b=batches: s.open_wal().append(frame(b), sync=False))
                     staged.append((stream, batches, written))
             except Exception as exc:
                 self._fail_write(endpoint, kind, group, exc)
@@ -297,42 +308,11 @@ class PredictionLog:
                 stream.active.extend(batches)
                 stream.active_rows += sum(batch.num_rows for batch in batches)
             for item in written:
-                _resolve(item.future, None)
+                resolve(item.future)
 
-    def _fail_write(self, endpoint: str, kind: str, items: list[_Item], exc: Exception) -> None:
+    def _fail_write(self, endpoint: str, kind: str, items: list[Item], exc: Exception) -> None:
         logger.error("prediction log: could not write to %s/%s: %s", endpoint, kind, exc)
-        _fail(items, StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}"))
-
-    def _encode(self, kind: str, group: list[_Item]) -> tuple[list[Rows], list[_Item]]:
-        """Records for ``group``: one per column layout; an entry that cannot be stored fails alone."""
-        if kind == FEEDBACK:
-            table = pa.Table.from_batches([item.payload for item in group])  # type: ignore[misc]
-            return table.combine_chunks().to_batches(), group
-        by_layout: dict[Any, list[_Item]] = defaultdict(list)
-        if len(group) == 1:
-            by_layout[None] = group  # the usual case under light traffic: nothing to group
-        else:
-            for item in group:
-                by_layout[layout_key(item.payload)].append(item)  # type: ignore[arg-type]
-        batches: list[Rows] = []
-        written: list[_Item] = []
-        for same in by_layout.values():
-            try:
-                batches.append(RawBatch.from_entries([item.payload for item in same]))  # type: ignore[misc]
-                written.extend(same)
-                continue
-            except Exception as exc:  # retried one by one below, so one bad entry fails alone
-                logger.warning("prediction log: %d entries could not be grouped: %s", len(same), exc)
-            for item in same:
-                try:
-                    batches.append(RawBatch.from_entries([item.payload]))  # type: ignore[list-item]
-                    written.append(item)
-                except InvalidParameterError as exc:
-                    _fail([item], exc)
-                except Exception as exc:
-                    message = f"the entry could not be stored: {exc}"
-                    _fail([item], InvalidParameterError(message, field="entry"))
-        return batches, written
+        fail(items, StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}"))
 
     def _guarded(self, stream: Stream, action: Callable[[Stream], None]) -> None:
         """Run a WAL write or sync; on an OS error retire the file, whose tail is now unknown.
@@ -439,6 +419,7 @@ class PredictionLog:
     def _compact(self, endpoint: str | None) -> int:
         with self._maintenance_lock:
             streams = self._pick(endpoint)
+            self._adopt_all(streams)
             return sum(_maintenance.compact(stream, self._lock, self.compact_rows) for stream in streams)
 
     def _expire(self, now: datetime) -> int:
@@ -447,7 +428,14 @@ class PredictionLog:
         keep = timedelta(days=self.retention_days) // timedelta(microseconds=1)
         cutoff = to_micros(now, field="now") - keep
         with self._maintenance_lock:
-            return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in self._pick(None))
+            streams = self._pick(None)
+            self._adopt_all(streams)
+            return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in streams)
+
+    def _adopt_all(self, streams: list[Stream]) -> None:
+        for stream in streams:
+            if stream.folder.name == FEEDBACK:
+                self._adopt_external(stream)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -519,10 +507,31 @@ class PredictionLog:
         """The stream's segments and in-memory rows, or None when this log does not hold it open."""
         with self._lock:
             stream = self._streams.get((endpoint, kind)) if self._running else None
-            if stream is None:
-                return None
+        if stream is None:
+            return None
+        if kind == FEEDBACK:
+            self._adopt_external(stream)
+        with self._lock:
             memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
             return list(stream.segments), memory
+
+    def _adopt_external(self, stream: Stream) -> None:
+        """Add feedback segments that another process wrote (see ``add_feedback``) to the stream.
+
+        Skipped while compaction or retention runs (they swap files, and a listing taken then could
+        double rows); the segments are picked up by the next scan.
+        """
+        if not self._maintenance_lock.acquire(blocking=False):
+            return
+        try:
+            found = [s for s in list_segments(stream.segment_dir) if s.wal_seq == _maintenance.EXTERNAL]
+            with self._lock:
+                known = {s.path for s in stream.segments}
+                new = [s for s in found if s.path not in known]
+                if new:
+                    stream.segments = sorted(stream.segments + new, key=lambda s: (s.first_us, s.path.name))
+        finally:
+            self._maintenance_lock.release()
 
     # -- inventory ---------------------------------------------------------------------------------
 
@@ -538,17 +547,14 @@ class PredictionLog:
         totals = dict.fromkeys(("rows", "segments", "bytes", "wal_bytes", "feedback_rows"), 0)
         for name in names:
             for kind in (PREDICTIONS, FEEDBACK):
-                with self._lock:
-                    stream = self._streams.get((name, kind)) if self._running else None
-                    if stream is not None:
-                        segments = list(stream.segments)
-                        memory_rows = stream.active_rows + sum(chunk.rows for chunk in stream.pending)
-                if stream is None:
+                held = self._snapshot(name, kind)
+                if held is None:
                     folder = self.root / name / kind
                     if not folder.is_dir():
                         continue
-                    segments, batches = read_only_view(folder)
-                    memory_rows = sum(b.num_rows for b in batches)
+                    held = read_only_view(folder)
+                segments, memory = held
+                memory_rows = sum(b.num_rows for b in memory)
                 rows = sum(s.rows for s in segments) + memory_rows
                 totals["rows" if kind == PREDICTIONS else "feedback_rows"] += rows
                 totals["segments"] += len(segments)
@@ -590,18 +596,3 @@ class PredictionLog:
     def _require_running(self) -> None:
         if not self._running:
             raise StoreUnavailableError("the prediction log is not running; call start() first")
-
-
-def _frame(batches: list[Rows]) -> bytes:
-    return b"".join(encode_record(batch) for batch in batches)
-
-
-def _resolve(future: concurrent.futures.Future[None], result: None) -> None:
-    with contextlib.suppress(concurrent.futures.InvalidStateError):
-        future.set_result(result)
-
-
-def _fail(items: list[_Item], error: BaseException) -> None:
-    for item in items:
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            item.future.set_exception(error)
