@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LINT_PATHS := src tests examples conftest.py $(wildcard bench)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo demo-clean test lint format install clean
+.PHONY: demo demo-clean test lint format install clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ format: $(STAMP)
 # Runs on SQLite and PostgreSQL (127.0.0.1:5432, user postgres); see tests/conftest.py.
 test: lint
 	$(BIN)/python -m pytest
+
+# Every script in bench/, Shipyard against its peers on this machine; writes BENCHMARKS.md (long: run it on a quiet machine).
+# bench/serving.py needs wrk (apt-get install -y wrk) and builds MLServer's venv under ~/.cache once.
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
 
 clean: demo-clean
 	rm -rf $(VENV) .pytest_cache .ruff_cache

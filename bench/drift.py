@@ -115,7 +115,9 @@ def best_of(fn: object, repeat: int) -> float:
     return min(times)
 
 
-def compute_table(sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> list[list[str]]:
+def compute_table(
+    sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]], records: list[dict[str, object]]
+) -> list[list[str]]:
     from scipy import stats
 
     from shipyard.monitoring.drift import compute_drift
@@ -141,6 +143,8 @@ def compute_table(sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> list[li
         )
         profile = ReferenceProfile.from_frame(ref)
         stored_s = best_of(lambda p=profile, c=cur: compute_drift(p, c), 5)
+        timings = {"evidently": evidently_s, "shipyard": ours_s, "numbers": verdict}
+        records.append({"table": "compute", "data": label, **timings})
         rows.append(
             [
                 label,
@@ -156,7 +160,9 @@ def compute_table(sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> list[li
     return rows
 
 
-def cold_table(sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]], folder: Path) -> list[list[str]]:
+def cold_table(
+    sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]], folder: Path, records: list[dict[str, object]]
+) -> list[list[str]]:
     rows = []
     for label, (ref, cur) in sets.items():
         ref_path, cur_path = folder / f"{label}-ref.parquet", folder / f"{label}-cur.parquet"
@@ -181,6 +187,7 @@ def cold_table(sets: dict[str, tuple[pd.DataFrame, pd.DataFrame]], folder: Path)
         )
         theirs = time.perf_counter() - start
         ours_s = statistics.median(ours)
+        records.append({"table": "cold", "data": label, "evidently": theirs, "shipyard": ours_s})
         rows.append([label, f"{theirs:.2f}", f"{ours_s:.2f}", f"{theirs / ours_s:.1f}x"])
         print(f"  measured cold {label}", file=sys.stderr, flush=True)
     return rows
@@ -213,7 +220,7 @@ def memory_child(tool: str, label: str, n: int) -> None:
     print(json.dumps({"growth_MiB": growth, "data_MiB": size, "baseline_MiB": baseline}))
 
 
-def memory_table(specs: list[tuple[str, int]]) -> list[list[str]]:
+def memory_table(specs: list[tuple[str, int]], records: list[dict[str, object]]) -> list[list[str]]:
     rows = []
     for label, n in specs:
         result = {}
@@ -227,6 +234,8 @@ def memory_table(specs: list[tuple[str, int]]) -> list[list[str]]:
             )
             result[tool] = json.loads(done.stdout.strip().splitlines()[-1])
         data = result["shipyard"]["data_MiB"]
+        growth = {tool: result[tool]["growth_MiB"] for tool in ("evidently", "shipyard")}
+        records.append({"table": "memory", "data": f"{label} {n // 1000}k", **growth})
         rows.append(
             [
                 f"{label} {n // 1000}k",
@@ -251,6 +260,7 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 100k-row sets")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--memory-child", nargs=3, metavar=("TOOL", "SET", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -262,7 +272,8 @@ def main() -> None:
     if not args.quick:
         sets["100k x 25 numeric"] = make_numeric(100_000)
     started = time.perf_counter()
-    compute = compute_table(sets)
+    records: list[dict[str, object]] = []
+    compute = compute_table(sets, records)
     print_table(
         "(a) in-process compute, seconds (best of 3; Evidently one run)",
         ["data", "Evidently", "Shipyard", "speed-up", "SciPy per column", "stored profile", "numbers"],
@@ -270,7 +281,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         cold_sets = {k: v for k, v in sets.items() if "mixed" not in k}
-        cold = cold_table(cold_sets, Path(folder))
+        cold = cold_table(cold_sets, Path(folder), records)
     print_table(
         "(b) whole command, cold, seconds (Shipyard median of 3; Evidently one run)",
         ["data", "Evidently script", "shipyard drift", "speed-up"],
@@ -280,10 +291,53 @@ def main() -> None:
     print_table(
         "(c) peak RSS growth over the post-import, data-loaded baseline, MiB (multiple of data size)",
         ["data", "data MiB", "Evidently", "Shipyard"],
-        memory_table(specs),
+        memory_table(specs, records),
     )
     print(f"\nbench took {time.perf_counter() - started:.0f} s; machine shared, timings noisy")
     assert math.isfinite(started)
+    if args.json:
+        write_json(args.json, records)
+
+
+def write_json(path: Path, records: list[dict[str, object]]) -> None:
+    from importlib.metadata import version
+
+    what = {
+        "compute": ("in-process drift compute", "seconds", "Evidently Report.run"),
+        "cold": ("whole command, cold", "seconds", "Evidently script"),
+        "memory": ("peak RSS growth", "MiB", "Evidently Report.run"),
+    }
+    ratios, goals = [], []
+    for record in records:
+        case, metric, peer = what[str(record["table"])]
+        ours, theirs = float(record["shipyard"]), float(record["evidently"])  # type: ignore[arg-type]
+        ratios.append(
+            {
+                "case": f"{case}, {record['data']}",
+                "metric": metric,
+                "better": "lower",
+                "peer": peer,
+                "shipyard": ours,
+                "peer_value": theirs,
+                "speedup": theirs / ours if ours > 0 else None,
+            }
+        )
+        if "numbers" in record:
+            goals.append(
+                {
+                    "case": f"drift scores vs Evidently, {record['data']}",
+                    "goal": "same decisions as Evidently",
+                    "value": record["numbers"],
+                    "passed": str(record["numbers"]).startswith("same"),
+                }
+            )
+    report = {
+        "records": records,
+        "ratios": ratios,
+        "goals": goals,
+        "versions": {"evidently": version("evidently")},
+    }
+    path.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

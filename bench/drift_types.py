@@ -11,8 +11,10 @@ Prints a confusion table and the accuracy per type and overall (goal: >= 90 %). 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -44,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams-per-type", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=240.0, help="stop drawing streams after this long")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     rng = np.random.default_rng(20_260_101)
     confusion: Counter[tuple[str, str]] = Counter()
@@ -62,17 +65,26 @@ def main() -> None:
     print(header)
     print("|" + "---|" * (len(ALL_DRIFT_TYPES) + 2))
     correct = total = 0
+    per_type: dict[str, float] = {}
     for kind in ALL_DRIFT_TYPES:
         row = [confusion[(kind, p)] for p in ALL_DRIFT_TYPES]
         n = sum(row)
         correct += confusion[(kind, kind)]
         total += n
         accuracy = confusion[(kind, kind)] / n if n else float("nan")
+        per_type[kind] = accuracy
         print(f"| {kind} | " + " | ".join(map(str, row)) + f" | {accuracy:.1%} |")
     print(
         f"\noverall accuracy: {correct}/{total} = {correct / total:.1%} (goal >= 90%); "
         f"{time.perf_counter() - started:.0f} s"
     )
+    if args.json:
+        overall = correct / total
+        goal = {"case": f"drift type of {total} unseen streams", "goal": "accuracy >= 90 %"}
+        goal |= {"value": f"{overall:.1%}", "passed": overall >= 0.9}
+        args.json.write_text(
+            json.dumps({"accuracy": per_type, "overall": overall, "goals": [goal]}, indent=2)
+        )
 
 
 if __name__ == "__main__":

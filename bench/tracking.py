@@ -230,10 +230,25 @@ def main() -> int:
     for column in ("row", "mlflow server", "shipyard", "client floor", "speed-up", "share of possible"):
         table.add_column(column, justify="right" if column != "row" else "left")
     shares = []
+    ratios, goals = [], []
     for row in results["mlflow"]:
         peer, ours, floor = results["mlflow"][row], results["shipyard"][row], results["floor"][row]
         share = (peer - ours) / (peer - floor) if peer > floor else float("nan")
         shares.append(share)
+        case = f"mlflow client: {row}"
+        ratios.append(
+            {
+                "case": case,
+                "metric": "seconds",
+                "better": "lower",
+                "peer": "mlflow server",
+                "shipyard": ours,
+                "peer_value": peer,
+                "speedup": peer / ours,
+            }
+        )
+        goal = "share of possible speed-up >= 0.80"
+        goals.append({"case": case, "goal": goal, "value": f"{share:.2f}", "passed": share >= 0.8})
         table.add_row(
             row,
             f"{peer:.3f}",
@@ -245,7 +260,15 @@ def main() -> int:
     console.print(table)
     console.print(f"goal: share >= 0.80 on every row; worst {min(shares):.2f}")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        from importlib.metadata import version
+
+        report = {
+            "seconds": results,
+            "ratios": ratios,
+            "goals": goals,
+            "versions": {"mlflow": version("mlflow")},
+        }
+        args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 

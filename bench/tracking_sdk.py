@@ -10,6 +10,7 @@ point is committed in the store. The mlflow client is shown beside it for scale:
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--points", type=int, default=500_000)
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as home:
@@ -84,7 +86,40 @@ def main() -> int:
     for label, rate in rows:
         table.add_row(label, f"{rate:,.0f}")
     console.print(table)
+    if args.json:
+        write_json(args.json, rows)
     return 0
+
+
+def write_json(path: Path, rows: list[tuple[str, float]]) -> None:
+    from importlib.metadata import version
+
+    rates = dict(rows)
+    ours, peer = (
+        rates["shipyard SDK, remote (server on SQLite)"],
+        rates["mlflow fluent log_metric, same server"],
+    )
+    ratio = {
+        "case": "log_metric in a loop until flushed (mlflow: one request per call)",
+        "metric": "metrics/s",
+        "better": "higher",
+        "peer": "mlflow fluent log_metric",
+        "shipyard": ours,
+        "peer_value": peer,
+        "speedup": ours / peer,
+    }
+    goals = [
+        {"case": label, "goal": ">= 100,000 metrics/s", "value": f"{rate:,.0f}", "passed": rate >= 100_000}
+        for label, rate in rows
+        if label.startswith("shipyard")
+    ]
+    report = {
+        "metrics_per_s": rates,
+        "ratios": [ratio],
+        "goals": goals,
+        "versions": {"mlflow": version("mlflow")},
+    }
+    path.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

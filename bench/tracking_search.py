@@ -10,6 +10,7 @@ median is reported. ``--postgres URL`` also runs it on a database it creates and
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -136,6 +137,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--postgres", help="an admin URL; a database is created and dropped")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as folder:
@@ -161,6 +163,17 @@ def main() -> int:
     for database, label, ms, found in results:
         table.add_row(database, label, f"[{'green' if ms < 100 else 'red'}]{ms:.1f}[/]", str(found))
     console.print(table)
+    if args.json:
+        goals = [
+            {
+                "case": f"{database}, {args.runs:,} runs: {label}",
+                "goal": "< 100 ms",
+                "value": f"{ms:.1f} ms",
+                "passed": ms < 100,
+            }
+            for database, label, ms, _ in results
+        ]
+        args.json.write_text(json.dumps({"results": results, "goals": goals}, indent=2))
     return 0
 
 
