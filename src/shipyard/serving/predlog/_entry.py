@@ -184,6 +184,14 @@ def _per_row_strings(values: list[str] | str, n: int) -> pa.Array:
     return pa.array(values, type=pa.string())
 
 
+def _row_numbers(rows: np.ndarray) -> np.ndarray:
+    if rows.dtype == np.int32:
+        return rows
+    if rows.dtype.kind not in "iu" or (len(rows) and not (rows.min() >= 0 and rows.max() < 2**31)):
+        raise InvalidParameterError("rows must be row indices between 0 and 2**31 - 1", field="rows")
+    return rows.astype(np.int32)
+
+
 def entries_to_batch(entries: list[LogEntry]) -> pa.RecordBatch:
     """One record batch for entries of one layout (see ``layout_key``), rows in submission order."""
     first = entries[0]
@@ -212,7 +220,7 @@ def entries_to_batch(entries: list[LogEntry]) -> pa.RecordBatch:
     arrays: list[pa.Array] = [
         pa.array(micros, type=BASE_SCHEMA.field("received_at").type),
         pa.array(list(itertools.chain.from_iterable(e.request_ids for e in entries)), type=pa.string()),
-        pa.array(cat([np.asarray(e.rows, dtype=np.int32) for e in entries]), type=pa.int32()),
+        pa.array(_row_numbers(cat([np.asarray(e.rows) for e in entries])), type=pa.int32()),
         _per_row_strings(first.model_name, n_total),
         _per_row_strings(first.model_version, n_total),
         protocol,

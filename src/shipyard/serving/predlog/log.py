@@ -286,10 +286,11 @@ class PredictionLog:
                 try:
                     batches.append(entries_to_batch([item.payload]))  # type: ignore[list-item]
                     written.append(item)
+                except InvalidParameterError as exc:
+                    _fail([item], exc)
                 except Exception as exc:
-                    _fail(
-                        [item], InvalidParameterError(f"the entry could not be stored: {exc}", field="entry")
-                    )
+                    message = f"the entry could not be stored: {exc}"
+                    _fail([item], InvalidParameterError(message, field="entry"))
         return batches, written
 
     def _append(self, stream: Stream, batches: list[pa.RecordBatch]) -> None:
