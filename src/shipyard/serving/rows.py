@@ -72,9 +72,12 @@ class Rows:
 
 
 def validate_columns(
-    signature: Signature | None, columns: dict[str, Any], *, max_rows: int = MAX_ROWS
+    signature: Signature | None, columns: dict[str, Any], *, max_rows: int = MAX_ROWS, extra: str = "error"
 ) -> Rows:
     """Named columns (lists or arrays, one value per row) -> ``Rows``.
+
+    ``extra="ignore"`` drops columns the signature does not name (as MLflow's scoring server does);
+    the default refuses them.
 
     >>> from shipyard.models.signature import infer_signature
     >>> sig = infer_signature({"age": [31], "income": [1.5]})
@@ -93,6 +96,8 @@ def validate_columns(
         return validate_array(signature, next(iter(columns.values())), max_rows=max_rows)
     if signature is not None:
         plan = _plan(signature)
+        if extra == "ignore" and columns.keys() != plan.index.keys():
+            columns = {name: values for name, values in columns.items() if name in plan.index}
         if plan.float_only is not None and columns.keys() == plan.index.keys():
             block = _float_block(plan, [columns[name] for name in plan.names])
             if block is not None:  # all numbers, all the same length: one conversion for every column
@@ -107,7 +112,12 @@ def validate_columns(
 
 
 def validate_array(
-    signature: Signature | None, array: Any, names: list[str] | None = None, *, max_rows: int = MAX_ROWS
+    signature: Signature | None,
+    array: Any,
+    names: list[str] | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
+    extra: str = "error",
 ) -> Rows:
     """2-D data in signature column order (or in the order of ``names``), or a tensor -> ``Rows``.
 
@@ -115,7 +125,7 @@ def validate_array(
     (2, 2)
     """
     if names is not None:
-        return _named_array(signature, array, names, max_rows)
+        return _named_array(signature, array, names, max_rows, extra)
     if signature is not None and isinstance(signature.inputs, TensorSpec):
         tensor = _tensor(signature.inputs, array)
         _check_count(tensor.shape[0], max_rows)
@@ -244,7 +254,9 @@ def _plan(signature: Signature) -> _Plan:
 # -- tabular ------------------------------------------------------------------------------------------
 
 
-def _named_array(signature: Signature | None, array: Any, names: list[str], max_rows: int) -> Rows:
+def _named_array(
+    signature: Signature | None, array: Any, names: list[str], max_rows: int, extra: str
+) -> Rows:
     if not isinstance(names, list) or not all(isinstance(n, str | int) for n in names):
         raise InvalidParameterError("columns must be a list of names", field="columns")
     keys = [str(n) for n in names]
@@ -264,7 +276,8 @@ def _named_array(signature: Signature | None, array: Any, names: list[str], max_
             f"got shape {list(matrix.shape)}",
             field="data",
         )
-    return validate_columns(signature, {k: matrix[:, j] for j, k in enumerate(keys)}, max_rows=max_rows)
+    columns = {k: matrix[:, j] for j, k in enumerate(keys)}
+    return validate_columns(signature, columns, max_rows=max_rows, extra=extra)
 
 
 def _matrix(plan: _Plan, array: Any) -> np.ndarray:
@@ -490,7 +503,7 @@ def _to_text(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "U":
         return values.astype(object)
     if values.dtype.kind == "O":
-        bad = _first(values, lambda v: not (isinstance(v, str) or v is None))
+        bad = _first(values, lambda v: not (isinstance(v, str) or _is_missing(v)))
         if bad is _NONE:
             return values
         if isinstance(bad, bytes):  # binary-encoded text (V2 BYTES): decode it
@@ -530,6 +543,12 @@ def _infer_column(name: str, array: np.ndarray) -> np.ndarray:
     """No signature: keep what was sent, but as a dtype a model can take (text as object)."""
     if array.dtype.kind in "US":
         return array.astype(object)
+    if array.dtype.kind == "O":
+        values = array.tolist()
+        if any(type(v) in (int, float) for v in values) and all(
+            v is None or type(v) in (int, float) for v in values
+        ):
+            return array.astype(np.float64)  # numbers with gaps (null): float with NaN, as pandas reads them
     return array
 
 
