@@ -124,7 +124,9 @@ def _time_windows(
     if settings.cursor_at is not None:
         start_us = _micros(settings.cursor_at)
     else:
-        first = predlog.scan(settings.endpoint, columns=["received_at"])
+        first = _only_version(
+            predlog.scan(settings.endpoint, columns=["received_at", "model_version"]), settings.model_version
+        )
         if first.num_rows == 0:
             return []
         start_us = (int(_times(first)[0]) // size_us) * size_us
