@@ -62,6 +62,10 @@ class LogSpec:
     drift_from: int = 4
     labelled_share: float = 0.5
     seed: int = 1
+    drift_until: int | None = None  # windows in [drift_from, drift_until) drift
+
+    def drifted(self, window: int) -> bool:
+        return window >= self.drift_from and (self.drift_until is None or window < self.drift_until)
 
 
 @dataclass
@@ -87,7 +91,7 @@ def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
     feedback_values: list[int] = []
     for second in range(seconds):
         window = second // spec.window_seconds
-        drifted = window >= spec.drift_from
+        drifted = spec.drifted(window)
         shift = 1.5 if drifted else 0.0
         x1 = rng.normal(loc=shift, size=n)
         x2 = rng.normal(size=n)
