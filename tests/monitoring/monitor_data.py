@@ -49,7 +49,9 @@ def upload_reference(platform: Platform, frame: pd.DataFrame, path: str = "data/
     blob = platform.artifacts.put_bytes(buffer.getvalue())
     with platform.database.session(write=True) as session:
         run_id = runs.create_run(session, actor=LOCAL_ADMIN, run_name="training").id
-        files.register_file(session, actor=LOCAL_ADMIN, owner_type="run", owner_id=run_id, path=path, blob=blob)
+        files.register_file(
+            session, actor=LOCAL_ADMIN, owner_type="run", owner_id=run_id, path=path, blob=blob
+        )
     return f"runs:/{run_id}/{path}"
 
 
@@ -133,11 +135,20 @@ def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
         future.result(timeout=60)
     # Labels arrive later than the predictions they belong to (delayed feedback).
     log.add_feedback(
-        spec.endpoint, feedback_ids, feedback_values, rows=feedback_rows, at=START + timedelta(seconds=seconds + 3600)
+        spec.endpoint,
+        feedback_ids,
+        feedback_values,
+        rows=feedback_rows,
+        at=START + timedelta(seconds=seconds + 3600),
     )
     joined = {k: np.concatenate(v) for k, v in parts.items()}
     return Logged(
-        joined["window"], joined["pred"], joined["p1"], joined["truth"], joined["lab"].astype(bool), joined["lat"]
+        joined["window"],
+        joined["pred"],
+        joined["p1"],
+        joined["truth"],
+        joined["lab"].astype(bool),
+        joined["lat"],
     )
 
 

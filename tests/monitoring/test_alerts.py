@@ -24,15 +24,28 @@ from shipyard.core.platform import Platform
 from shipyard.monitoring import alerts, monitors, runner
 from shipyard.monitoring.tables import AlertRule, MonitorResult
 from shipyard.testing.servers import live_server
-from tests.monitoring.monitor_data import START, LogSpec, open_log, reference_frame, upload_reference, write_log
+from tests.monitoring.monitor_data import (
+    START,
+    LogSpec,
+    open_log,
+    reference_frame,
+    upload_reference,
+    write_log,
+)
 
 
 def new_monitor(platform: Platform) -> str:
     uri = upload_reference(platform, reference_frame())
     with platform.database.session(write=True) as session:
         return monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="m", reference_uri=uri,
-            window_kind="time", window_size=60,
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="m",
+            reference_uri=uri,
+            window_kind="time",
+            window_size=60,
         ).id
 
 
@@ -84,14 +97,26 @@ def test_cooldown_spaces_firings_in_window_time(platform: Platform) -> None:
     with platform.database.session() as session:
         rules = {r.name: r.id for r in alerts.list_rules(session, monitor_id)}
         by_rule = {
-            name: [(e.window_end, e.to_state) for e in reversed(alerts.list_events(session, monitor_id, rule_id=rule))]
+            name: [
+                (e.window_end, e.to_state)
+                for e in reversed(alerts.list_events(session, monitor_id, rule_id=rule))
+            ]
             for name, rule in rules.items()
         }
     minute = timedelta(minutes=1)
     # Fired at the end of window 0; window 2 ends 2 minutes later (< 5): held back; window 6 is past it.
-    assert by_rule["drift_share > 0.5"] == [(START + minute, "firing"), (START + 2 * minute, "resolved"),
-                                            (START + 7 * minute, "firing")]
-    assert [state for _, state in by_rule["no cooldown"]] == ["firing", "resolved", "firing", "resolved", "firing"]
+    assert by_rule["drift_share > 0.5"] == [
+        (START + minute, "firing"),
+        (START + 2 * minute, "resolved"),
+        (START + 7 * minute, "firing"),
+    ]
+    assert [state for _, state in by_rule["no cooldown"]] == [
+        "firing",
+        "resolved",
+        "firing",
+        "resolved",
+        "firing",
+    ]
     assert len(changes) == 8
 
 
@@ -147,7 +172,9 @@ def test_drift_alert_fires_and_resolves_over_a_real_log_with_signed_webhooks(
             session, actor=LOCAL_ADMIN, name="alerts", url=receiver.url, events=["monitor.alert"]
         )
     monitor_id = new_monitor(platform)
-    rule_id = add_rule(platform, monitor_id, metric="drift_share", comparison=">=", threshold=0.5, consecutive=2)
+    rule_id = add_rule(
+        platform, monitor_id, metric="drift_share", comparison=">=", threshold=0.5, consecutive=2
+    )
     add_rule(platform, monitor_id, metric="column:x1:drifted", comparison=">=", threshold=1)
     log = open_log(tmp_path / "predictions")
     try:
@@ -163,7 +190,9 @@ def test_drift_alert_fires_and_resolves_over_a_real_log_with_signed_webhooks(
     bodies = [orjson.loads(body) for _, body in receiver.received]
     for headers, body in receiver.received:
         assert headers["x-shipyard-event"] == "monitor.alert"
-        assert headers["x-shipyard-signature"] == webhooks.sign(secret, int(headers["x-shipyard-timestamp"]), body)
+        assert headers["x-shipyard-signature"] == webhooks.sign(
+            secret, int(headers["x-shipyard-timestamp"]), body
+        )
     share = [b["data"] for b in bodies if b["data"]["rule_id"] == rule_id]
     # Windows 2, 3, 4 drift: two in a row fire at window 3; window 5 resolves.
     assert [(d["state"], d["window_start"]) for d in share] == [

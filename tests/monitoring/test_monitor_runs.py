@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,15 @@ from shipyard.core.errors import InvalidParameterError
 from shipyard.core.platform import Platform
 from shipyard.monitoring import monitors, runner
 from shipyard.serving.predlog import PredictionLog
-from tests.monitoring.monitor_data import START, Logged, LogSpec, open_log, reference_frame, upload_reference, write_log
+from tests.monitoring.monitor_data import (
+    START,
+    Logged,
+    LogSpec,
+    open_log,
+    reference_frame,
+    upload_reference,
+    write_log,
+)
 
 SPEC = LogSpec()
 END = START + timedelta(seconds=SPEC.windows * SPEC.window_seconds)
@@ -35,8 +44,13 @@ def create(platform: Platform, **settings: object) -> str:
     values = {"window_kind": "time", "window_size": SPEC.window_seconds, "target_column": "y", **settings}
     with platform.database.session(write=True) as session:
         return monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="drift",
-            reference_uri=uri, **values,
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="drift",
+            reference_uri=uri,
+            **values,
         ).id
 
 
@@ -45,7 +59,9 @@ def results(platform: Platform, monitor_id: str) -> list[runner.MonitorResult]:
         return list(reversed(runner.list_results(session, monitor_id, limit=1000)))
 
 
-def test_drift_appears_only_after_the_injection(platform: Platform, logged: tuple[PredictionLog, Logged]) -> None:
+def test_drift_appears_only_after_the_injection(
+    platform: Platform, logged: tuple[PredictionLog, Logged]
+) -> None:
     log, _ = logged
     monitor_id = create(platform)
     outcome = runner.run_monitor(platform, log, monitor_id, now=END + timedelta(seconds=1))
@@ -75,7 +91,7 @@ def test_performance_equals_sklearn_on_the_labelled_rows(
     for index, row in enumerate(results(platform, monitor_id)):
         mask = (data.window == index) & data.labelled
         y, p, score = data.truth[mask], data.prediction[mask], data.proba_1[mask]
-        tn, fp, fn, tp = metrics.confusion_matrix(y, p, labels=[0, 1]).ravel()
+        tn, fp, _, _ = metrics.confusion_matrix(y, p, labels=[0, 1]).ravel()
         expected = {
             "accuracy": metrics.accuracy_score(y, p),
             "precision": metrics.precision_score(y, p),
@@ -104,7 +120,7 @@ def test_count_windows_and_version_filter(platform: Platform, logged: tuple[Pred
     total = SPEC.windows * SPEC.window_seconds * SPEC.rows_per_second
     # 1000 rows end inside a second (20 rows share a timestamp): windows close on whole seconds.
     assert [r.rows for r in rows] == [1000] * (total // 1000)
-    assert all(b.window_start >= a.window_end for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.window_start >= a.window_end for a, b in itertools.pairwise(rows))
     other = create_other_version(platform)
     runner.run_monitor(platform, log, other, now=END + timedelta(hours=1))
     assert results(platform, other) == []
@@ -114,8 +130,15 @@ def create_other_version(platform: Platform) -> str:
     uri = upload_reference(platform, reference_frame())
     with platform.database.session(write=True) as session:
         return monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="v2",
-            reference_uri=uri, window_kind="time", window_size=60, model_version="2",
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="v2",
+            reference_uri=uri,
+            window_kind="time",
+            window_size=60,
+            model_version="2",
         ).id
 
 
@@ -124,10 +147,20 @@ def test_reference_profile_is_built_once_per_content(platform: Platform) -> None
     first, second = upload_reference(platform, frame), upload_reference(platform, frame)
     with platform.database.session(write=True) as session:
         a = monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="a", reference_uri=first
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="a",
+            reference_uri=first,
         )
         b = monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="b", reference_uri=second
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="b",
+            reference_uri=second,
         )
         assert a.reference_profile_digest == b.reference_profile_digest
         assert a.reference_columns == ["x1", "x2", "c", "y"]
@@ -144,6 +177,11 @@ def test_reference_profile_is_built_once_per_content(platform: Platform) -> None
 def test_bad_reference_is_refused_naming_the_field(platform: Platform, uri: str, message: str) -> None:
     with platform.database.session(write=True) as session, pytest.raises(InvalidParameterError) as caught:
         monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="x", reference_uri=uri
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="x",
+            reference_uri=uri,
         )
     assert caught.value.field == "reference_uri" and message in caught.value.message

@@ -17,12 +17,28 @@ def test_tick_runs_due_monitors_and_records_errors(platform: Platform, tmp_path:
     uri = upload_reference(platform, reference_frame())
     with platform.database.session(write=True) as session:
         good = monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="good", reference_uri=uri,
-            window_kind="time", window_size=60, schedule_seconds=3600,
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="good",
+            reference_uri=uri,
+            window_kind="time",
+            window_size=60,
+            schedule_seconds=3600,
         ).id
         bad = monitors.create_monitor(
-            session, actor=LOCAL_ADMIN, store=platform.artifacts, endpoint="churn", name="bad", reference_uri=uri,
-            window_kind="time", window_size=60, features=["x1"], stattest="psi", stattests={"x1": "ks"},
+            session,
+            actor=LOCAL_ADMIN,
+            store=platform.artifacts,
+            endpoint="churn",
+            name="bad",
+            reference_uri=uri,
+            window_kind="time",
+            window_size=60,
+            features=["x1"],
+            stattest="psi",
+            stattests={"x1": "ks"},
         )
         bad.reference_profile_digest = "0" * 64  # a profile that is no longer stored
         bad_id = bad.id

@@ -22,6 +22,7 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.monitoring.sdk import EmbeddedMonitorMethods
 from shipyard.registry.sdk import EmbeddedRegistryMethods
 from shipyard.serving.sdk import EmbeddedServingMethods
 from shipyard.tracking.sdk import EmbeddedTrackingMethods
@@ -34,6 +35,7 @@ class EmbeddedClient(
     EmbeddedTrackingMethods,
     EmbeddedRegistryMethods,
     EmbeddedServingMethods,
+    EmbeddedMonitorMethods,
     EmbeddedUseCaseMethods,
     BaseClient,
 ):

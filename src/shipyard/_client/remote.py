@@ -26,6 +26,7 @@ from shipyard.core.schemas import (
     TokensPublic,
     VersionPublic,
 )
+from shipyard.monitoring.sdk import RemoteMonitorMethods
 from shipyard.registry.sdk import RemoteRegistryMethods
 from shipyard.serving.sdk import RemoteServingMethods
 from shipyard.tracking.sdk import RemoteTrackingMethods
@@ -64,7 +65,12 @@ def raise_for_error(response: httpx.Response) -> None:
 
 
 class RemoteClient(
-    RemoteTrackingMethods, RemoteRegistryMethods, RemoteServingMethods, RemoteUseCaseMethods, BaseClient
+    RemoteTrackingMethods,
+    RemoteRegistryMethods,
+    RemoteServingMethods,
+    RemoteMonitorMethods,
+    RemoteUseCaseMethods,
+    BaseClient,
 ):
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 60.0) -> None:
         headers = {"User-Agent": f"shipyard-python/{__version__}"}

@@ -53,7 +53,18 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
-PERFORMANCE = ("accuracy", "precision", "recall", "sensitivity", "specificity", "f1", "roc_auc", "mae", "rmse", "r2")
+PERFORMANCE = (
+    "accuracy",
+    "precision",
+    "recall",
+    "sensitivity",
+    "specificity",
+    "f1",
+    "roc_auc",
+    "mae",
+    "rmse",
+    "r2",
+)
 RESULT_FIELDS = (
     "drift_share",
     "drifted_columns",
@@ -129,16 +140,21 @@ def _check_rule(values: dict[str, Any]) -> None:
     check_metric(values["metric"])
     if values["comparison"] not in COMPARISONS:
         raise InvalidParameterError(
-            f"comparison must be one of {', '.join(COMPARISONS)}; got {values['comparison']!r}", field="comparison"
+            f"comparison must be one of {', '.join(COMPARISONS)}; got {values['comparison']!r}",
+            field="comparison",
         )
     threshold = values["threshold"]
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
-        raise InvalidParameterError(f"threshold must be a finite number; got {threshold!r}", field="threshold")
+        raise InvalidParameterError(
+            f"threshold must be a finite number; got {threshold!r}", field="threshold"
+        )
     for name, high in (("consecutive", 10_000), ("cooldown_seconds", 366 * 24 * 3600)):
         value = values[name]
         low = 1 if name == "consecutive" else 0
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidParameterError(f"{name} must be an integer in [{low}, {high}]; got {value!r}", field=name)
+            raise InvalidParameterError(
+                f"{name} must be an integer in [{low}, {high}]; got {value!r}", field=name
+            )
     if not isinstance(values["enabled"], bool):
         raise InvalidParameterError("enabled must be true or false", field="enabled")
 
@@ -174,7 +190,13 @@ def create_rule(
     values["threshold"] = float(threshold)
     now = utcnow()
     rule = AlertRule(
-        monitor_id=monitor_id, state="ok", breaches=0, created_by=actor.name, created_at=now, updated_at=now, **values
+        monitor_id=monitor_id,
+        state="ok",
+        breaches=0,
+        created_by=actor.name,
+        created_at=now,
+        updated_at=now,
+        **values,
     )
     session.add(rule)
     session.flush()
@@ -200,7 +222,9 @@ def list_rules(session: Session, monitor_id: str) -> list[AlertRule]:
     from shipyard.monitoring.monitors import get_monitor
 
     get_monitor(session, monitor_id)
-    return list(session.scalars(select(AlertRule).where(AlertRule.monitor_id == monitor_id).order_by(AlertRule.id)))
+    return list(
+        session.scalars(select(AlertRule).where(AlertRule.monitor_id == monitor_id).order_by(AlertRule.id))
+    )
 
 
 def update_rule(
@@ -254,7 +278,12 @@ def delete_rule(session: Session, *, actor: Principal, monitor_id: str, rule_id:
 
 
 def list_events(
-    session: Session, monitor_id: str, *, rule_id: int | None = None, limit: int = 100, before_id: int | None = None
+    session: Session,
+    monitor_id: str,
+    *,
+    rule_id: int | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
 ) -> list[AlertEvent]:
     """Alert transitions of a monitor, newest first (``before_id`` pages back)."""
     from shipyard.monitoring.monitors import get_monitor
@@ -347,7 +376,9 @@ def evaluate_rules(
     """Advance every enabled rule of ``monitor`` by one window result; returns the transitions."""
     events: list[AlertEvent] = []
     rules = session.scalars(
-        select(AlertRule).where(AlertRule.monitor_id == monitor.id, AlertRule.enabled.is_(True)).order_by(AlertRule.id)
+        select(AlertRule)
+        .where(AlertRule.monitor_id == monitor.id, AlertRule.enabled.is_(True))
+        .order_by(AlertRule.id)
     )
     for rule in rules:
         value = metric_value(result, rule.metric)
@@ -357,10 +388,20 @@ def evaluate_rules(
         breached = COMPARISONS[rule.comparison](value, rule.threshold)
         if breached:
             rule.breaches += 1
-            if rule.state != "firing" and rule.breaches >= rule.consecutive and _cooled(rule, result.window_end):
+            if (
+                rule.state != "firing"
+                and rule.breaches >= rule.consecutive
+                and _cooled(rule, result.window_end)
+            ):
                 events.append(
                     _transition(
-                        session, actor=actor, monitor=monitor, rule=rule, result=result, to_state="firing", value=value
+                        session,
+                        actor=actor,
+                        monitor=monitor,
+                        rule=rule,
+                        result=result,
+                        to_state="firing",
+                        value=value,
                     )
                 )
         else:
@@ -368,7 +409,13 @@ def evaluate_rules(
             if rule.state == "firing":
                 events.append(
                     _transition(
-                        session, actor=actor, monitor=monitor, rule=rule, result=result, to_state="resolved", value=value
+                        session,
+                        actor=actor,
+                        monitor=monitor,
+                        rule=rule,
+                        result=result,
+                        to_state="resolved",
+                        value=value,
                     )
                 )
     return events

@@ -187,7 +187,9 @@ def _check_number(value: Any, field: str, low: float, high: float, *, integer: b
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
         kind = "an integer" if integer else "a number"
-        raise InvalidParameterError(f"{field} must be {kind} in [{low:g}, {high:g}]; got {value!r}", field=field)
+        raise InvalidParameterError(
+            f"{field} must be {kind} in [{low:g}, {high:g}]; got {value!r}", field=field
+        )
     return value
 
 
@@ -229,7 +231,9 @@ def _check_settings(values: dict[str, Any], columns: list[str]) -> None:
         _check_names([column], "thresholds", columns)
         _check_number(limit, f"thresholds.{column}", 0, 1e12)
     if values.get("task") is not None and values["task"] not in TASKS:
-        raise InvalidParameterError(f"task must be classification or regression; got {values['task']!r}", field="task")
+        raise InvalidParameterError(
+            f"task must be classification or regression; got {values['task']!r}", field="task"
+        )
     for name in ("description", "model_version", "positive_class"):
         if values.get(name) is not None:
             check_text(values[name], field=name, max_length=4000 if name == "description" else 256)
@@ -252,7 +256,8 @@ def create_monitor(
     require_role(actor, Role.EDITOR)
     if not isinstance(endpoint, str) or not _ENDPOINT.fullmatch(endpoint) or ".." in endpoint:
         raise InvalidParameterError(
-            f"endpoint must be an endpoint name (letters, digits, '.', '_', '-'); got {endpoint!r}", field="endpoint"
+            f"endpoint must be an endpoint name (letters, digits, '.', '_', '-'); got {endpoint!r}",
+            field="endpoint",
         )
     check_text(name, field="name", max_length=200, allow_empty=False)
     unknown = sorted(set(settings) - set(UPDATABLE))
@@ -316,7 +321,9 @@ def monitor_summary(monitor: Monitor) -> dict[str, Any]:
 
 
 def get_monitor(session: Session, monitor_id: str) -> Monitor:
-    monitor = session.get(Monitor, monitor_id) if isinstance(monitor_id, str) and len(monitor_id) <= 32 else None
+    monitor = (
+        session.get(Monitor, monitor_id) if isinstance(monitor_id, str) and len(monitor_id) <= 32 else None
+    )
     if monitor is None:
         raise NotFoundError(f"monitor {monitor_id!r} does not exist", field="monitor_id")
     return monitor
@@ -341,7 +348,14 @@ def update_monitor(
     before = monitor_summary(monitor)
     values = {name: getattr(monitor, name) for name in UPDATABLE}
     values.update(changes)
-    for required in ("window_kind", "window_size", "schedule_seconds", "drift_share", "enabled", "reference_uri"):
+    for required in (
+        "window_kind",
+        "window_size",
+        "schedule_seconds",
+        "drift_share",
+        "enabled",
+        "reference_uri",
+    ):
         if values[required] is None:
             raise InvalidParameterError(f"{required} cannot be cleared", field=required)
     for default_empty in ("stattests", "thresholds"):
@@ -402,5 +416,10 @@ def delete_monitor(session: Session, *, actor: Principal, monitor_id: str) -> No
     session.execute(delete(MonitorResult).where(MonitorResult.monitor_id == monitor_id))
     session.delete(monitor)
     audit.record(
-        session, actor=actor, action="monitor.delete", object_type="monitor", object_id=monitor_id, before=before
+        session,
+        actor=actor,
+        action="monitor.delete",
+        object_type="monitor",
+        object_id=monitor_id,
+        before=before,
     )

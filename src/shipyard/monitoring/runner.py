@@ -135,7 +135,8 @@ def _time_windows(
         return []
     end_us = start_us + count * size_us
     table = _only_version(
-        predlog.labelled(settings.endpoint, since=_moment(start_us), until=_moment(end_us)), settings.model_version
+        predlog.labelled(settings.endpoint, since=_moment(start_us), until=_moment(end_us)),
+        settings.model_version,
     )
     times = _times(table)
     edges = start_us + size_us * np.arange(count + 1, dtype=np.int64)
@@ -159,7 +160,9 @@ def _count_windows(
         # Rows of one model call share a timestamp: keep them together.
         stop = int(np.searchsorted(times, times[last], side="right"))
         window_start = _moment(times[start]) if since is None else since
-        windows.append((window_start, _moment(times[stop - 1]) + ONE_MICROSECOND, table.slice(start, stop - start)))
+        windows.append(
+            (window_start, _moment(times[stop - 1]) + ONE_MICROSECOND, table.slice(start, stop - start))
+        )
         since = _moment(times[stop - 1]) + ONE_MICROSECOND
         start = stop
     return windows
@@ -296,7 +299,9 @@ def list_results(
         raise InvalidParameterError(f"limit must be in [1, 1000]; got {limit!r}", field="limit")
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
-            raise InvalidParameterError(f"{name} must include a time zone, e.g. 2026-01-31T00:00:00Z", field=name)
+            raise InvalidParameterError(
+                f"{name} must include a time zone, e.g. 2026-01-31T00:00:00Z", field=name
+            )
     query = select(MonitorResult).where(MonitorResult.monitor_id == monitor_id)
     if since is not None:
         query = query.where(MonitorResult.window_end >= since)

@@ -55,7 +55,9 @@ class LeaderLock:
             return True
         connection = self._database.engine.connect()
         try:
-            got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar())
+            got = bool(
+                connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+            )
             connection.commit()
         except Exception:
             connection.close()

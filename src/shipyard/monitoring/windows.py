@@ -61,7 +61,10 @@ class WindowScore:
 
 
 def window_features(
-    table_columns: Sequence[str], reference_columns: Sequence[str], features: Sequence[str] | None, *,
+    table_columns: Sequence[str],
+    reference_columns: Sequence[str],
+    features: Sequence[str] | None,
+    *,
     exclude: Sequence[str] = (),
 ) -> list[str]:
     """The features to test: the given ones, or every logged input the reference also holds.
@@ -79,7 +82,9 @@ def _series(table: pa.Table, column: str) -> Any:
     return table.column(column).to_pandas()
 
 
-def _latency(table: pa.Table, window_seconds: float | None) -> tuple[float | None, float | None, float | None]:
+def _latency(
+    table: pa.Table, window_seconds: float | None
+) -> tuple[float | None, float | None, float | None]:
     if table.num_rows == 0 or "latency_ms" not in table.column_names:
         return None, None, None
     latency = table.column("latency_ms").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -176,7 +181,11 @@ def _match(labels: np.ndarray, wanted: Any) -> Any:
 
 
 def _roc_auc(
-    y_true: np.ndarray, proba: np.ndarray | None, classes: Sequence[Any] | None, labels: np.ndarray, positive: Any
+    y_true: np.ndarray,
+    proba: np.ndarray | None,
+    classes: Sequence[Any] | None,
+    labels: np.ndarray,
+    positive: Any,
 ) -> float | None:
     from sklearn import metrics
 
@@ -285,7 +294,9 @@ def score_window(
     throughput (default: the span of its rows).
     """
     versions = tuple(
-        sorted(set(table.column("model_version").to_pylist())) if "model_version" in table.column_names else ()
+        sorted(set(table.column("model_version").to_pylist()))
+        if "model_version" in table.column_names
+        else ()
     )
     p50, p99, rps = _latency(table, window_seconds)
     names = window_features(
@@ -301,7 +312,9 @@ def score_window(
     elif not names:
         error = "no logged input column is in the reference data; set the monitor's features"
     else:
-        missing = [n for n in names if f"{INPUT_PREFIX}{n}" not in table.column_names or n not in reference.columns]
+        missing = [
+            n for n in names if f"{INPUT_PREFIX}{n}" not in table.column_names or n not in reference.columns
+        ]
         if missing:
             error = f"features not logged or not in the reference: {', '.join(missing)}"
         else:
@@ -324,7 +337,9 @@ def score_window(
     source = prediction_column or target_column
     if source and source in reference.columns and PREDICTION in table.column_names and table.num_rows:
         outcome = score_column(
-            reference.columns[source], profile_column(_series(table, PREDICTION), name=source), role="prediction"
+            reference.columns[source],
+            profile_column(_series(table, PREDICTION), name=source),
+            role="prediction",
         )
         if isinstance(outcome, ColumnDrift):
             prediction_drift = replace(outcome, column="prediction")
