@@ -85,7 +85,10 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.ForeignKeyConstraint(
-            ["monitor_id"], ["monitor.id"], name=op.f("fk_monitor_result_monitor_id_monitor"), ondelete="CASCADE"
+            ["monitor_id"],
+            ["monitor.id"],
+            name=op.f("fk_monitor_result_monitor_id_monitor"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_monitor_result")),
     )
