@@ -12,13 +12,16 @@ from tests.compat.route_examples import ARTIFACTS, run
 __all__ = ["MUTATION_EXAMPLES", "monitor", "reference"]
 
 API = "/api/v1/monitors"
-CSV = b"x1,x2,c,y\n" + b"".join(f"{i * 0.37 % 5:.3f},{i % 7},{'abc'[i % 3]},{i % 2}\n".encode() for i in range(60))
+CSV = b"x1,x2,c,y\n" + b"".join(
+    f"{i * 0.37 % 5:.3f},{i % 7},{'abc'[i % 3]},{i % 2}\n".encode() for i in range(60)
+)
 
 
 def reference(client: httpx.Client, content: bytes = CSV) -> str:
     """Upload a training set as a run's artifact through the MLflow artifact API; returns its URI."""
     experiment_id, run_id = run(client)
-    client.put(f"{ARTIFACTS}/{experiment_id}/{run_id}/artifacts/data/train.csv", content=content).raise_for_status()
+    path = f"{ARTIFACTS}/{experiment_id}/{run_id}/artifacts/data/train.csv"
+    client.put(path, content=content).raise_for_status()
     return f"runs:/{run_id}/data/train.csv"
 
 
