@@ -134,13 +134,14 @@ def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
     for future in futures:
         future.result(timeout=60)
     # Labels arrive later than the predictions they belong to (delayed feedback).
-    log.add_feedback(
-        spec.endpoint,
-        feedback_ids,
-        feedback_values,
-        rows=feedback_rows,
-        at=START + timedelta(seconds=seconds + 3600),
-    )
+    if feedback_ids:
+        log.add_feedback(
+            spec.endpoint,
+            feedback_ids,
+            feedback_values,
+            rows=feedback_rows,
+            at=START + timedelta(seconds=seconds + 3600),
+        )
     joined = {k: np.concatenate(v) for k, v in parts.items()}
     return Logged(
         joined["window"],

@@ -185,3 +185,22 @@ def test_bad_reference_is_refused_naming_the_field(platform: Platform, uri: str,
             reference_uri=uri,
         )
     assert caught.value.field == "reference_uri" and message in caught.value.message
+
+
+def test_label_delay_waits_for_the_labels(platform: Platform, tmp_path: Path) -> None:
+    log = open_log(tmp_path / "late")
+    try:
+        spec = LogSpec(windows=3, rows_per_second=5, labelled_share=0.0)
+        write_log(log, spec)
+        monitor_id = create(platform, label_delay_seconds=600)
+        end = START + timedelta(minutes=spec.windows)
+        assert runner.run_monitor(platform, log, monitor_id, now=end).result_ids == []
+        # Labels come in for the first window's requests only, then the delay has passed for two windows.
+        log.add_feedback("churn", [f"r{s}" for s in range(60)], [1] * 60, at=end)
+        outcome = runner.run_monitor(platform, log, monitor_id, now=START + timedelta(minutes=12))
+        assert len(outcome.result_ids) == 2
+    finally:
+        log.close()
+    first, second = results(platform, monitor_id)
+    assert first.label_coverage == 1.0 and first.labelled_rows == 300
+    assert second.label_coverage == 0.0 and second.performance == {}

@@ -99,6 +99,7 @@ def _show_monitor(monitor: MonitorPublic, json: bool) -> None:
         ["features", ", ".join(monitor.features) if monitor.features else "all"],
         ["window", f"{monitor.window_kind}:{monitor.window_size}"],
         ["schedule", f"every {monitor.schedule_seconds} s" + ("" if monitor.enabled else " (disabled)")],
+        ["label delay", f"{monitor.label_delay_seconds} s"],
         ["scored up to", str(monitor.cursor_at or "-")],
         ["last error", monitor.last_error or "-"],
     ]
@@ -155,6 +156,9 @@ def create(
     stattest: StattestOption = None,
     threshold: ThresholdOption = None,
     target: Annotated[str | None, typer.Option(help="The reference's target column.")] = None,
+    label_delay: Annotated[
+        int | None, typer.Option(help="Score windows this many seconds after they end (labels arrive late).")
+    ] = None,
     model_version: Annotated[str | None, typer.Option(help="Score only this model version's rows.")] = None,
     task: Annotated[
         str | None, typer.Option(help="classification or regression (default: inferred).")
@@ -165,7 +169,13 @@ def create(
     """Create a monitor of ENDPOINT named NAME against a reference training set."""
     if reference is None:
         raise InvalidParameterError("--reference runs:/<run_id>/<path> is required", field="--reference")
-    extra = {"target_column": target, "model_version": model_version, "task": task, "enabled": not disabled}
+    extra = {
+        "target_column": target,
+        "model_version": model_version,
+        "task": task,
+        "label_delay_seconds": label_delay,
+        "enabled": not disabled,
+    }
     values = _settings(window, schedule, features, stattest, threshold, extra)
     with open_client(ctx) as client:
         _show_monitor(client.create_monitor(endpoint, name, reference, **values), json)

@@ -71,6 +71,7 @@ UPDATABLE = (
     "window_kind",
     "window_size",
     "schedule_seconds",
+    "label_delay_seconds",
     "reference_uri",
     "target_column",
     "prediction_column",
@@ -214,6 +215,7 @@ def _check_settings(values: dict[str, Any], columns: list[str]) -> None:
     high = MAX_SECONDS if kind == "time" else MAX_COUNT_WINDOW
     _check_number(values["window_size"], "window_size", 1, high, integer=True)
     _check_number(values["schedule_seconds"], "schedule_seconds", 1, MAX_SECONDS, integer=True)
+    _check_number(values["label_delay_seconds"], "label_delay_seconds", 0, MAX_SECONDS, integer=True)
     _check_number(values["drift_share"], "drift_share", 1e-9, 1.0)
     if values.get("features") is not None:
         values["features"] = _check_names(values["features"], "features", columns)
@@ -271,6 +273,7 @@ def create_monitor(
         "stattests": {},
         "thresholds": {},
         "drift_share": 0.5,
+        "label_delay_seconds": 0,
         "enabled": True,
         **{k: v for k, v in settings.items() if v is not None},
         "window_kind": window_kind,
@@ -314,6 +317,7 @@ def monitor_summary(monitor: Monitor) -> dict[str, Any]:
         "reference_uri": monitor.reference_uri,
         "window": f"{monitor.window_kind}:{monitor.window_size}",
         "schedule_seconds": monitor.schedule_seconds,
+        "label_delay_seconds": monitor.label_delay_seconds,
         "features": monitor.features,
         "model_version": monitor.model_version,
         "enabled": monitor.enabled,
@@ -352,6 +356,7 @@ def update_monitor(
         "window_kind",
         "window_size",
         "schedule_seconds",
+        "label_delay_seconds",
         "drift_share",
         "enabled",
         "reference_uri",

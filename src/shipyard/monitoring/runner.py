@@ -9,6 +9,10 @@ once and a run after downtime catches up on the windows it missed (``max_windows
 * **count** windows hold ``window_size`` rows in arrival order; rows logged with the same timestamp (one
   model call) stay in one window, so a window may hold a few more.
 
+Labels arrive after the predictions. A window's performance counts the labels present when it is scored,
+so a monitor watching performance sets ``label_delay_seconds`` to how long labels take: its windows are
+then scored that long after they end (drift too; a second monitor without the delay reports drift at once).
+
 The log is read once per run (``PredictionLog.labelled``: predictions joined to the latest feedback) and
 sliced by time with a binary search. Reading and scoring happen outside any database transaction; each
 window's result, its drift type, its alert transitions and the new cursor then commit together.
@@ -67,6 +71,7 @@ class _Settings:
     model_version: str | None
     window_kind: str
     window_size: int
+    label_delay: timedelta
     cursor_at: datetime | None
     profile_digest: str
     score_options: dict[str, Any]
@@ -79,6 +84,7 @@ def _settings(monitor: Monitor) -> _Settings:
         model_version=monitor.model_version,
         window_kind=monitor.window_kind,
         window_size=monitor.window_size,
+        label_delay=timedelta(seconds=monitor.label_delay_seconds),
         cursor_at=monitor.cursor_at,
         profile_digest=monitor.reference_profile_digest,
         score_options={
@@ -130,7 +136,7 @@ def _time_windows(
         if first.num_rows == 0:
             return []
         start_us = (int(_times(first)[0]) // size_us) * size_us
-    count = min(max_windows, max(0, (_micros(now) - start_us) // size_us))
+    count = min(max_windows, max(0, (_micros(now - settings.label_delay) - start_us) // size_us))
     if count == 0:
         return []
     end_us = start_us + count * size_us
@@ -151,7 +157,10 @@ def _count_windows(
     settings: _Settings, predlog: PredictionLog, now: datetime, max_windows: int
 ) -> list[tuple[datetime, datetime, pa.Table]]:
     since = settings.cursor_at
-    table = _only_version(predlog.labelled(settings.endpoint, since=since, until=now), settings.model_version)
+    until = now - settings.label_delay
+    table = _only_version(
+        predlog.labelled(settings.endpoint, since=since, until=until), settings.model_version
+    )
     times = _times(table)
     windows = []
     start = 0

@@ -56,6 +56,9 @@ class MonitorSettings(BaseModel):
     schedule_seconds: int | None = Field(
         None, ge=1, le=366 * 86400, description="How often the monitor runs."
     )
+    label_delay_seconds: int | None = Field(
+        None, ge=0, le=366 * 86400, description="Score a window this long after it ends, once labels are in."
+    )
     target_column: Column | None = Field(None, description="The reference's target (for prediction drift).")
     prediction_column: Column | None = Field(None, description="The reference's prediction column, if any.")
     task: Literal["classification", "regression"] | None = Field(
@@ -96,6 +99,7 @@ class MonitorPublic(_FromRow):
     window_kind: str
     window_size: int
     schedule_seconds: int
+    label_delay_seconds: int
     reference_uri: str
     reference_profile_digest: str
     reference_columns: list[str]

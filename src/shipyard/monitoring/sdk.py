@@ -52,7 +52,8 @@ class MonitorMethods(abc.ABC):
         """Watch ``endpoint`` against the training set at ``reference_uri`` (``runs:/<run_id>/<path>``).
 
         ``settings``: description, model_version, features, stattest, stattests, threshold, thresholds,
-        drift_share, schedule_seconds, target_column, prediction_column, task, positive_class, enabled.
+        drift_share, schedule_seconds, label_delay_seconds, target_column, prediction_column, task,
+        positive_class, enabled.
         """
 
     @abc.abstractmethod

@@ -39,6 +39,8 @@ class Monitor(Base):
     window_kind: Mapped[str] = mapped_column(String(8))  # time | count
     window_size: Mapped[int] = mapped_column(Integer)  # seconds or rows
     schedule_seconds: Mapped[int] = mapped_column(Integer)
+    # A window is scored this long after it ends, so that delayed labels (feedback) have arrived.
+    label_delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
     reference_uri: Mapped[str] = mapped_column(String(1200))
     reference_data_digest: Mapped[str] = mapped_column(String(64))  # the data file's blob
     reference_profile_digest: Mapped[str] = mapped_column(String(64))  # its profile, built once

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("window_kind", sa.String(8), nullable=False),
         sa.Column("window_size", sa.Integer(), nullable=False),
         sa.Column("schedule_seconds", sa.Integer(), nullable=False),
+        sa.Column("label_delay_seconds", sa.Integer(), nullable=False),
         sa.Column("reference_uri", sa.String(1200), nullable=False),
         sa.Column("reference_data_digest", sa.String(64), nullable=False),
         sa.Column("reference_profile_digest", sa.String(64), nullable=False),
