@@ -204,3 +204,19 @@ def test_label_delay_waits_for_the_labels(platform: Platform, tmp_path: Path) ->
     first, second = results(platform, monitor_id)
     assert first.label_coverage == 1.0 and first.labelled_rows == 300
     assert second.label_coverage == 0.0 and second.performance == {}
+
+
+def test_run_monitor_now_reads_the_settings_folder_and_keeps_empty_windows(platform: Platform) -> None:
+    spec = LogSpec(windows=2, rows_per_second=5)
+    log = open_log(Path(platform.settings.prediction_log_dir))
+    try:
+        write_log(log, spec)
+    finally:
+        log.close()
+    monitor_id = create(platform)
+    outcome = runner.run_monitor_now(platform, monitor_id, now=START + timedelta(minutes=4))
+    assert len(outcome.result_ids) == 4
+    rows = results(platform, monitor_id)
+    assert [r.rows for r in rows] == [300, 300, 0, 0]
+    # An idle window is part of the series: no drift verdict, zero throughput.
+    assert rows[2].dataset_drift is None and rows[2].throughput_rps == 0.0 and rows[2].error

@@ -16,7 +16,6 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -391,7 +390,7 @@ def update_monitor(
     monitor.reference_profile_digest = reference.profile_digest
     monitor.reference_columns = reference.columns
     if "schedule_seconds" in changes or "enabled" in changes:
-        monitor.next_run_at = utcnow() + timedelta(seconds=0)
+        monitor.next_run_at = utcnow()
     monitor.updated_at = utcnow()
     session.flush()
     audit.record(

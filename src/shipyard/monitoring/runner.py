@@ -21,6 +21,7 @@ window's result, its drift type, its alert transitions and the new cursor then c
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,14 @@ if TYPE_CHECKING:
     from shipyard.core.platform import Platform
     from shipyard.serving.predlog import PredictionLog
 
-__all__ = ["DRIFT_TYPE_WINDOWS", "SCHEDULER_ACTOR", "RunOutcome", "list_results", "run_monitor"]
+__all__ = [
+    "DRIFT_TYPE_WINDOWS",
+    "SCHEDULER_ACTOR",
+    "RunOutcome",
+    "list_results",
+    "run_monitor",
+    "run_monitor_now",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +185,17 @@ def _count_windows(
     return windows
 
 
+def _finite(value: Any) -> Any:
+    """JSON-safe numbers: NaN and ±inf (which PostgreSQL's JSONB refuses) become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _result_row(monitor_id: str, start: datetime, end: datetime, score: WindowScore) -> MonitorResult:
     drift = score.drift
     return MonitorResult(
@@ -188,12 +207,14 @@ def _result_row(monitor_id: str, start: datetime, end: datetime, score: WindowSc
         dataset_drift=None if drift is None else drift.dataset_drift,
         drift_share=None if drift is None else drift.drift_share,
         drifted_columns=None if drift is None else drift.drifted_columns,
-        columns=[] if drift is None else [c.to_dict() for c in drift.columns],
+        columns=[] if drift is None else _finite([c.to_dict() for c in drift.columns]),
         skipped=[] if drift is None else [{"column": s.column, "reason": s.reason} for s in drift.skipped],
-        prediction_drift=None if score.prediction_drift is None else score.prediction_drift.to_dict(),
+        prediction_drift=None
+        if score.prediction_drift is None
+        else _finite(score.prediction_drift.to_dict()),
         drift_types={},
         task=score.task,
-        performance={k: v for k, v in score.performance.items() if v is not None},
+        performance={k: v for k, v in _finite(score.performance).items() if v is not None},
         labelled_rows=score.labelled_rows,
         label_coverage=score.label_coverage,
         latency_p50_ms=score.latency_p50_ms,
@@ -319,3 +340,23 @@ def list_results(
     if before_id is not None:
         query = query.where(MonitorResult.id < before_id)
     return list(session.scalars(query.order_by(MonitorResult.id.desc()).limit(limit)))
+
+
+def run_monitor_now(
+    platform: Platform,
+    monitor_id: str,
+    *,
+    predlog: PredictionLog | None = None,
+    actor: Principal = SCHEDULER_ACTOR,
+    now: datetime | None = None,
+    max_windows: int = 100,
+) -> RunOutcome:
+    """``run_monitor`` on ``predlog``, by default a reader of the settings' prediction log folder.
+
+    For tests, the CLI and scripts: the reader scans the folder's files, safe while a server writes them.
+    """
+    if predlog is None:
+        from shipyard.monitoring.views import prediction_log_reader
+
+        predlog = prediction_log_reader(platform)
+    return run_monitor(platform, predlog, monitor_id, actor=actor, now=now, max_windows=max_windows)

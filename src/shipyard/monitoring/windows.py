@@ -86,7 +86,7 @@ def _latency(
     table: pa.Table, window_seconds: float | None
 ) -> tuple[float | None, float | None, float | None]:
     if table.num_rows == 0 or "latency_ms" not in table.column_names:
-        return None, None, None
+        return None, None, (0.0 if table.num_rows == 0 and window_seconds else None)
     latency = table.column("latency_ms").to_numpy(zero_copy_only=False).astype(np.float64)
     latency = latency[np.isfinite(latency)]
     p50, p99 = (float(v) for v in np.percentile(latency, [50, 99])) if latency.size else (None, None)
