@@ -65,6 +65,7 @@ class LogSpec:
     labelled_share: float = 0.5
     seed: int = 1
     drift_until: int | None = None  # windows in [drift_from, drift_until) drift
+    versions: tuple[str, ...] = ("1",)  # served in turn, one per second
 
     def drifted(self, window: int) -> bool:
         return window >= self.drift_from and (self.drift_until is None or window < self.drift_until)
@@ -80,13 +81,16 @@ class Logged:
     truth: np.ndarray
     labelled: np.ndarray
     latency_ms: np.ndarray
+    second: np.ndarray
 
 
 def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
     rng = np.random.default_rng(spec.seed)
     seconds = spec.windows * spec.window_seconds
     n = spec.rows_per_second
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("window", "pred", "p1", "truth", "lab", "lat")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("window", "pred", "p1", "truth", "lab", "lat", "sec")
+    }
     futures = []
     feedback_ids: list[str] = []
     feedback_rows: list[int] = []
@@ -109,7 +113,7 @@ def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
                 LogEntry(
                     endpoint=spec.endpoint,
                     model_name="churn",
-                    model_version="1",
+                    model_version=spec.versions[second % len(spec.versions)],
                     request_ids=[request_id] * n,
                     rows=np.arange(n),
                     protocol="native",
@@ -126,8 +130,8 @@ def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
             feedback_rows.append(int(row))
             feedback_values.append(int(truth[row]))
         for key, values in zip(
-            ("window", "pred", "p1", "truth", "lab", "lat"),
-            (np.full(n, window), prediction, p1, truth, labelled, latency),
+            ("window", "pred", "p1", "truth", "lab", "lat", "sec"),
+            (np.full(n, window), prediction, p1, truth, labelled, latency, np.full(n, second)),
             strict=True,
         ):
             parts[key].append(values)
@@ -150,6 +154,7 @@ def write_log(log: PredictionLog, spec: LogSpec) -> Logged:
         joined["truth"],
         joined["lab"].astype(bool),
         joined["lat"],
+        joined["sec"],
     )
 
 

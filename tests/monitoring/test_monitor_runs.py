@@ -220,3 +220,27 @@ def test_run_monitor_now_reads_the_settings_folder_and_keeps_empty_windows(platf
     assert [r.rows for r in rows] == [300, 300, 0, 0]
     # An idle window is part of the series: no drift verdict, zero throughput.
     assert rows[2].dataset_drift is None and rows[2].throughput_rps == 0.0 and rows[2].error
+
+
+def test_performance_per_model_version(platform: Platform, tmp_path: Path) -> None:
+    spec = LogSpec(windows=2, rows_per_second=10, versions=("1", "2"))
+    log = open_log(tmp_path / "versions")
+    try:
+        data = write_log(log, spec)
+        monitor_id = create(platform)
+        runner.run_monitor(platform, log, monitor_id, now=START + timedelta(minutes=2))
+    finally:
+        log.close()
+    first = results(platform, monitor_id)[0]
+    assert first.model_versions == ["1", "2"] and set(first.performance_by_version) == {"1", "2"}
+    for version, parity in (("1", 0), ("2", 1)):
+        mask = (data.window == 0) & (data.second % 2 == parity)
+        labelled = mask & data.labelled
+        found = first.performance_by_version[version]
+        assert found["rows"] == mask.sum() and found["labelled_rows"] == labelled.sum()
+        assert found["accuracy"] == pytest.approx(
+            metrics.accuracy_score(data.truth[labelled], data.prediction[labelled])
+        )
+        assert found["roc_auc"] == pytest.approx(
+            metrics.roc_auc_score(data.truth[labelled], data.proba_1[labelled])
+        )

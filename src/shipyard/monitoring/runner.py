@@ -215,6 +215,10 @@ def _result_row(monitor_id: str, start: datetime, end: datetime, score: WindowSc
         drift_types={},
         task=score.task,
         performance={k: v for k, v in _finite(score.performance).items() if v is not None},
+        performance_by_version={
+            version: {k: v for k, v in _finite(values).items() if v is not None}
+            for version, values in score.by_version.items()
+        },
         labelled_rows=score.labelled_rows,
         label_coverage=score.label_coverage,
         latency_p50_ms=score.latency_p50_ms,

@@ -138,6 +138,9 @@ class MonitorResultPublic(_FromRow):
     drift_types: dict[str, str]
     task: str | None
     performance: dict[str, float]
+    performance_by_version: dict[str, dict[str, float]] = Field(
+        description="Per model version, when the window holds several (with rows and label coverage)."
+    )
     labelled_rows: int
     label_coverage: float | None
     latency_p50_ms: float | None

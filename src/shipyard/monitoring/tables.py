@@ -83,6 +83,7 @@ class MonitorResult(Base):
     drift_types: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     task: Mapped[str | None] = mapped_column(String(16), nullable=True)
     performance: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    performance_by_version: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     labelled_rows: Mapped[int] = mapped_column(Integer, default=0)
     label_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
     latency_p50_ms: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -53,6 +53,8 @@ class WindowScore:
     prediction_drift: ColumnDrift | None
     task: str | None
     performance: dict[str, float | None] = field(default_factory=dict)
+    # Per model version when the window holds several: {version: {metric: value, "labelled_rows": n, ...}}
+    by_version: dict[str, dict[str, float | None]] = field(default_factory=dict)
     labelled_rows: int = 0
     label_coverage: float | None = None
     latency_p50_ms: float | None = None
@@ -347,6 +349,19 @@ def score_window(
             logger.info("prediction drift skipped: %s", outcome.reason)
     resolved = _task(table, task)
     performance, labelled, coverage = _performance(table, resolved, positive_class)
+    by_version: dict[str, dict[str, float | None]] = {}
+    if len(versions) > 1:
+        import pyarrow.compute as pc
+
+        for version in versions:
+            part = table.filter(pc.equal(table.column("model_version"), version))
+            metrics, n, share = _performance(part, resolved, positive_class)
+            by_version[version] = {
+                **metrics,
+                "rows": float(part.num_rows),
+                "labelled_rows": float(n),
+                "label_coverage": share,
+            }
     return WindowScore(
         rows=table.num_rows,
         model_versions=versions,
@@ -355,6 +370,7 @@ def score_window(
         prediction_drift=prediction_drift,
         task=resolved,
         performance=performance,
+        by_version=by_version,
         labelled_rows=labelled,
         label_coverage=coverage,
         latency_p50_ms=p50,

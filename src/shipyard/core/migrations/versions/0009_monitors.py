@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("drift_types", JSON, nullable=False),
         sa.Column("task", sa.String(16), nullable=True),
         sa.Column("performance", JSON, nullable=False),
+        sa.Column("performance_by_version", JSON, nullable=False),
         sa.Column("labelled_rows", sa.Integer(), nullable=False),
         sa.Column("label_coverage", sa.Float(), nullable=True),
         sa.Column("latency_p50_ms", sa.Float(), nullable=True),
