@@ -36,6 +36,7 @@ from shipyard.registry import routes as registry_routes
 from shipyard.serving import endpoint_routes
 from shipyard.serving.hosting import HostedServing, include_data_plane
 from shipyard.tracking import routes as tracking_routes
+from shipyard.ui.app import create_ui
 from shipyard.usecases import routes as usecase_routes
 
 __all__ = ["create_app"]
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(webhook_routes.router)
     app.include_router(tracking_routes.router)
     app.include_router(tracking_routes.files_router)
+    app.include_router(tracking_routes.logged_model_files_router)
     app.include_router(registry_routes.router)
     app.include_router(usecase_routes.portfolio_router)
     app.include_router(usecase_routes.usecase_router)
@@ -189,4 +191,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(monitor_routes.router)
     if settings.serving_enabled:
         include_data_plane(app, max_body_bytes=settings.serving_max_body_bytes)
+    # The web UI: its own sub-application (HTML errors, cookie auth with CSRF), not in the OpenAPI document.
+    app.mount("/ui", create_ui(app))
     return app

@@ -41,14 +41,24 @@ def serving_url(serving_platform: Platform, registered: dict[str, int]) -> Itera
         yield url
 
 
-def wait_serving(client: httpx.Client, name: str, version: str | None = None, timeout: float = 60.0) -> dict:
-    """Poll the endpoint until it serves ``version`` (any when None); fail on a load error."""
+def wait_serving(
+    client: httpx.Client,
+    name: str,
+    version: str | None = None,
+    *,
+    model: str | None = None,
+    timeout: float = 60.0,
+) -> dict:
+    """Poll the endpoint until it serves ``version`` of ``model`` (any when None); fail on a load error."""
     deadline = time.monotonic() + timeout
     body: dict = {}
     while time.monotonic() < deadline:
         body = client.get(f"/api/v1/endpoints/{name}").json()
         status = body.get("status", {})
-        if status.get("state") == "ready" and (version is None or status.get("version") == version):
+        wanted = (version is None or status.get("version") == version) and (
+            model is None or status.get("model_name") == model
+        )
+        if status.get("state") == "ready" and wanted:
             return body
         if status.get("state") == "failed":
             raise AssertionError(f"endpoint {name} failed: {status.get('error')}")

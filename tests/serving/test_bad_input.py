@@ -10,6 +10,8 @@ import pytest
 
 from shipyard.testing.serving import breast_cancer, pipeline
 
+from .conftest import wait_serving
+
 
 def _row() -> dict:
     x, _ = breast_cancer()
@@ -86,20 +88,13 @@ def test_oversized_body_is_413(serving_platform: object, registered: dict) -> No
     from shipyard.server import create_app
     from shipyard.testing.servers import live_server
 
-    small = serving_platform.settings.model_copy(update={"serving_max_body_bytes": 2048})
-    serving_platform.settings = small  # type: ignore[attr-defined]
-    with (
-        live_server(create_app(platform=serving_platform)) as url,
-        httpx.Client(base_url=url, timeout=30) as client,
-    ):
-        assert (
-            client.post(
-                "/api/v1/endpoints", json={"name": "lr", "model_uri": "models:/cancer-lr@live"}
-            ).status_code
-            == 201
-        )
-        big = {"rows": [_row()] * 100}
-        response = client.post("/endpoints/lr/predict", json=big)
+    serving_platform.settings = serving_platform.settings.model_copy(update={"serving_max_body_bytes": 2048})
+    app = create_app(platform=serving_platform)
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        body = {"name": "lr", "model_uri": "models:/cancer-lr@live"}
+        assert client.post("/api/v1/endpoints", json=body).status_code == 201
+        wait_serving(client, "lr")
+        response = client.post("/endpoints/lr/predict", json={"rows": [_row()] * 100})
         assert response.status_code == 413 and "2048" in response.text
         v2 = client.post("/v2/models/lr/infer", content=b"{" + b" " * 5000 + b"}")
         assert v2.status_code == 413

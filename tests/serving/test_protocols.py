@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from urllib.parse import urlsplit
 
@@ -12,6 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shipyard.testing.serving import breast_cancer, forest, pipeline
 
+post = functools.partial(httpx.post, timeout=60)
+get = functools.partial(httpx.get, timeout=60)
 tritonhttp = pytest.importorskip("tritonclient.http")
 
 
@@ -90,7 +93,7 @@ def test_mlflow_invocations_formats(endpoints_ready: str, rows: object, form: st
         else:
             payload = {"inputs": rows.to_dict(orient="list")}
         content, content_type = httpx.Request("POST", "/", json=payload).content, "application/json"
-    response = httpx.post(
+    response = post(
         f"{endpoints_ready}/endpoints/lr/invocations", content=content, headers={"content-type": content_type}
     )
     assert response.status_code == 200, response.text
@@ -99,13 +102,13 @@ def test_mlflow_invocations_formats(endpoints_ready: str, rows: object, form: st
 
 def test_mlflow_invocations_errors_match_mlflow(endpoints_ready: str) -> None:
     url = f"{endpoints_ready}/endpoints/lr/invocations"
-    two_keys = httpx.post(url, json={"instances": [], "inputs": []})
+    two_keys = post(url, json={"instances": [], "inputs": []})
     assert two_keys.status_code == 400 and two_keys.json()["error_code"] == "BAD_REQUEST"
-    wrong_type = httpx.post(url, content=b"hello", headers={"content-type": "text/plain"})
+    wrong_type = post(url, content=b"hello", headers={"content-type": "text/plain"})
     assert wrong_type.status_code == 415
-    missing = httpx.post(url, json={"dataframe_records": [{"mean radius": 1.0}]})
+    missing = post(url, json={"dataframe_records": [{"mean radius": 1.0}]})
     assert missing.status_code == 400 and "missing" in missing.json()["message"]
-    several = httpx.post(f"{endpoints_ready}/invocations", json={"instances": [[1.0]]})
+    several = post(f"{endpoints_ready}/invocations", json={"instances": [[1.0]]})
     assert several.status_code == 404  # two endpoints here: /invocations is ambiguous
 
 
@@ -113,23 +116,23 @@ def test_native_predict_returns_version_probabilities_and_request_id(
     endpoints_ready: str, rows: object
 ) -> None:
     body = {"rows": rows.to_dict(orient="records"), "id": "caller-7"}
-    response = httpx.post(f"{endpoints_ready}/endpoints/rf/predict", json=body)
+    response = post(f"{endpoints_ready}/endpoints/rf/predict", json=body)
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["model_version"] == "1" and answer["request_id"] == "caller-7"
     assert answer["predictions"] == forest().predict(rows).tolist()
     np.testing.assert_allclose(answer["probabilities"], forest().predict_proba(rows))
     columns = {"columns": rows.to_dict(orient="list")}
-    by_columns = httpx.post(f"{endpoints_ready}/endpoints/rf/predict", json=columns).json()
+    by_columns = post(f"{endpoints_ready}/endpoints/rf/predict", json=columns).json()
     assert by_columns["predictions"] == answer["predictions"] and by_columns["request_id"] != "caller-7"
 
 
 def test_metrics_parse_as_prometheus_text(endpoints_ready: str, rows: object) -> None:
     body = {"rows": rows.to_dict(orient="records")}
     for _ in range(3):
-        assert httpx.post(f"{endpoints_ready}/endpoints/lr/predict", json=body).status_code == 200
-    httpx.post(f"{endpoints_ready}/endpoints/lr/predict", json={"rows": [{"nope": 1}]})
-    text = httpx.get(f"{endpoints_ready}/metrics").text
+        assert post(f"{endpoints_ready}/endpoints/lr/predict", json=body).status_code == 200
+    post(f"{endpoints_ready}/endpoints/lr/predict", json={"rows": [{"nope": 1}]})
+    text = get(f"{endpoints_ready}/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
     requests = families["shipyard_serving_requests"]
     ok = [s for s in requests.samples if s.labels.get("endpoint") == "lr" and s.labels.get("status") == "200"]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.compat.route_examples import run
+from tests.compat.route_examples import logged_model, run
 
 __all__ = ["MUTATION_EXAMPLES"]
 
@@ -28,7 +28,15 @@ def _upload(client: httpx.Client) -> httpx.Response:
     return client.put(f"/api/v1/runs/{run_id}/artifacts", params={"path": "notes/a.txt"}, content=b"note")
 
 
+def _upload_logged_model_file(client: httpx.Client) -> httpx.Response:
+    _, model_id = logged_model(client)
+    return client.put(
+        f"/api/v1/logged-models/{model_id}/artifacts", params={"path": "MLmodel"}, content=b"flavors: {}"
+    )
+
+
 MUTATION_EXAMPLES: dict[str, Callable[[httpx.Client], httpx.Response]] = {
     "POST /api/v1/runs/{run_id}/log": _log,
     "PUT /api/v1/runs/{owner_id}/artifacts": _upload,
+    "PUT /api/v1/logged-models/{owner_id}/artifacts": _upload_logged_model_file,
 }

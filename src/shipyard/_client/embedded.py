@@ -22,6 +22,7 @@ from shipyard.core.schemas import (
     TokenPublic,
     VersionPublic,
 )
+from shipyard.models.sdk import EmbeddedModelMethods
 from shipyard.monitoring.sdk import EmbeddedMonitorMethods
 from shipyard.registry.sdk import EmbeddedRegistryMethods
 from shipyard.serving.sdk import EmbeddedServingMethods
@@ -34,6 +35,7 @@ __all__ = ["EmbeddedClient"]
 class EmbeddedClient(
     EmbeddedTrackingMethods,
     EmbeddedRegistryMethods,
+    EmbeddedModelMethods,
     EmbeddedServingMethods,
     EmbeddedMonitorMethods,
     EmbeddedUseCaseMethods,

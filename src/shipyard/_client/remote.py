@@ -26,6 +26,7 @@ from shipyard.core.schemas import (
     TokensPublic,
     VersionPublic,
 )
+from shipyard.models.sdk import RemoteModelMethods
 from shipyard.monitoring.sdk import RemoteMonitorMethods
 from shipyard.registry.sdk import RemoteRegistryMethods
 from shipyard.serving.sdk import RemoteServingMethods
@@ -67,6 +68,7 @@ def raise_for_error(response: httpx.Response) -> None:
 class RemoteClient(
     RemoteTrackingMethods,
     RemoteRegistryMethods,
+    RemoteModelMethods,
     RemoteServingMethods,
     RemoteMonitorMethods,
     RemoteUseCaseMethods,

@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     prediction_log_dir: str = Field("", description="Folder of the prediction log; default home/predictions.")
     prediction_log_fsync: bool = Field(
         False,
-        description="fsync each group commit (survives power loss); off, a write reaches the OS before the "
-        "response (survives the process being killed) and is fsynced within a second.",
+        description="fsync each group commit before answering (survives power loss, costs a disk flush per "
+        "batch); off, every logged prediction reaches the OS before its response (survives the process "
+        "being killed, not a power cut).",
     )
     prediction_log_retention_days: float = Field(
         30.0, gt=0, description="Prediction log segments kept this long."

@@ -3,9 +3,10 @@
 ``shipyard.json`` records the flavor, the signature, the input example, library versions and the
 SHA-256 of every other file. ``load_model`` verifies all of them before reading a byte of the model,
 and refuses formats that run code on load (pickle) unless the caller vouches for the package
-(``trusted=True``: its own files, or the registry's after the store's hash check). Because ``MLmodel``
-follows MLflow's layout, ``mlflow.pyfunc.load_model`` reads Shipyard packages, and Shipyard reads
-MLflow's skops-format scikit-learn models.
+(``trusted=True``: its own files, or the registry's after the store's hash check, see
+``shipyard.models.fetch``). Because ``MLmodel`` follows MLflow's layout, ``mlflow.pyfunc.load_model``
+reads Shipyard packages, and Shipyard reads MLflow's scikit-learn (skops; pickle when trusted),
+XGBoost, LightGBM, ONNX and ``python_model`` packages.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from shipyard.models.flavors import get_flavor
 from shipyard.models.flavors.base import Flavor, flavor_for
 from shipyard.models.signature import Signature, infer_signature
 
-__all__ = ["MANIFEST", "LoadedModel", "file_digests", "load_model", "save_model"]
+__all__ = ["MANIFEST", "LoadedModel", "file_digests", "load_manifest", "load_model", "save_model"]
 
 MANIFEST = "shipyard.json"
 MLMODEL = "MLmodel"
 INPUT_EXAMPLE = "input_example.json"
+# The MLmodel sections load_model reads in packages MLflow wrote, in order of preference.
+_MLFLOW_FLAVORS = ("sklearn", "xgboost", "lightgbm", "onnx", "python_function")
 _LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops", "onnx", "onnxruntime", "xgboost", "lightgbm")
 
 
@@ -152,11 +155,20 @@ class LoadedModel:
     def prepare(self, data: Any) -> Any:
         return self.signature.enforce(data) if self.signature is not None else data
 
-    def predict(self, data: Any) -> Any:
-        return self.flavor.predict(self.model, self.prepare(data))
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Predictions for ``data``; ``params`` reach models that take them (MLflow pyfunc models)."""
+        return self.flavor.predict_with_params(self.model, self.prepare(data), params)
 
     def predict_proba(self, data: Any) -> Any | None:
         return self.flavor.predict_proba(self.model, self.prepare(data))
+
+
+def load_manifest(folder: str | Path) -> dict[str, Any]:
+    """The ``shipyard.json`` of a package folder, as written by ``save_model`` (not verified)."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise InvalidParameterError(f"{folder} has no {MANIFEST}; it is not a Shipyard package", field="path")
+    return dict(json.loads(path.read_text()))
 
 
 def _verify(folder: Path, expected: dict[str, str]) -> None:
@@ -191,10 +203,11 @@ def load_model(path: str | Path, *, trusted: bool = False) -> LoadedModel:
     elif mlmodel_path.is_file():
         mlmodel = yaml.safe_load(mlmodel_path.read_text()) or {}
         flavors = mlmodel.get("flavors") or {}
-        name = next((n for n in ("sklearn", "onnx") if n in flavors), None)
+        name = next((n for n in _MLFLOW_FLAVORS if n in flavors), None)
         if name is None:
             raise InvalidParameterError(
-                f"no flavor Shipyard can load safely in {sorted(flavors)}", field="model"
+                f"no flavor Shipyard can load in {sorted(flavors)}; it reads {', '.join(_MLFLOW_FLAVORS)}",
+                field="model",
             )
         flavor, conf = get_flavor(name), flavors[name]
         signature = Signature.from_mlflow(mlmodel["signature"]) if mlmodel.get("signature") else None
@@ -203,8 +216,10 @@ def load_model(path: str | Path, *, trusted: bool = False) -> LoadedModel:
         raise InvalidParameterError(
             f"{folder} is not a model package (no {MANIFEST} or {MLMODEL})", field="path"
         )
-    if flavor.executes_code and not trusted:
+    if flavor.runs_code(conf) and not trusted:
         raise IntegrityError(
-            f"the {flavor.name} flavor runs code when loaded; only trusted packages may use it", field="model"
+            f"the {flavor.name} package at {folder} is a pickle, which runs code when loaded; only "
+            "packages from the platform's own registry (trusted=True) may be loaded that way",
+            field="model",
         )
     return LoadedModel(flavor, flavor.load(folder, conf), signature, manifest)

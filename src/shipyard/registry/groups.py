@@ -12,7 +12,7 @@ from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.core.validation import check_text
 from shipyard.registry.models import get_registered_model
-from shipyard.registry.tables import ModelGroup, ModelGroupMember
+from shipyard.registry.tables import ModelGroup, ModelGroupMember, RegisteredModel
 from shipyard.tracking._common import now_ms
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "group_members",
     "link_use_case",
     "list_groups",
+    "models_of_use_case",
     "remove_from_group",
 ]
 
@@ -71,6 +72,12 @@ def get_group(session: Session, group_id: str) -> ModelGroup:
 
 def list_groups(session: Session) -> list[ModelGroup]:
     return list(session.scalars(select(ModelGroup).order_by(ModelGroup.name)))
+
+
+def models_of_use_case(session: Session, use_case_id: str) -> list[RegisteredModel]:
+    """The registered models linked to a use case, by name."""
+    query = select(RegisteredModel).where(RegisteredModel.use_case_id == use_case_id)
+    return list(session.scalars(query.order_by(RegisteredModel.name)))
 
 
 def group_members(session: Session, group_ids: list[str]) -> dict[str, list[str]]:

@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
-from shipyard.serving.predlog import PredictionLog
 from starlette.concurrency import run_in_threadpool
 
 from shipyard._version import __version__
@@ -23,6 +22,7 @@ from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import AuthenticationError, ConfigurationError
 from shipyard.serving.manager import EndpointSpec, EventSink, ServingManager
 from shipyard.serving.metrics import ServingMetrics
+from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.routes import data_plane_router
 from shipyard.serving.source import ModelSource
 

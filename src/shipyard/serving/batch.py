@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from shipyard.serving.rows import to_model_input, validate_columns
 
 from shipyard.core.console import console
 from shipyard.core.errors import InvalidParameterError
 from shipyard.core.platform import Platform
 from shipyard.models.package import load_model
+from shipyard.serving.rows import to_model_input, validate_columns
 from shipyard.serving.sources import PlatformSource
 
 __all__ = ["ScoreSummary", "score_file"]

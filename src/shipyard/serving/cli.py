@@ -51,6 +51,7 @@ def serve_command(
     ``mlflow models serve -m``; an alias URI follows the alias, swapping versions without failed requests."""
     import uvicorn
 
+    from shipyard._client.remote import RemoteClient
     from shipyard.core import auth as auth_module
     from shipyard.core.config import is_loopback, load_settings
     from shipyard.core.logs import configure_logging
@@ -58,28 +59,26 @@ def serve_command(
     from shipyard.serving.app import create_serving_app
     from shipyard.serving.endpoints import check_endpoint_name, check_model_uri
     from shipyard.serving.manager import EndpointSpec
-    from shipyard.serving.sources import PlatformSource
+    from shipyard.serving.sources import ClientSource, PlatformSource
 
-    if (ctx.obj or {}).get("url"):
-        raise ConfigurationError(
-            "shipyard serve reads models from the local store (SHIPYARD_HOME / SHIPYARD_DATABASE_URL and the "
-            "artifact root); unset SHIPYARD_TRACKING_URI, or host the model on that server as an endpoint: "
-            "shipyard endpoints create NAME --model URI",
-            field="url",
-        )
     check_model_uri(model_uri)
     overrides = {"auth_enabled": auth} if auth is not None else {}
     settings = load_settings(**overrides)
-    if not settings.auth_enabled and not is_loopback(host):
+    url = (ctx.obj or {}).get("url")
+    if not is_loopback(host) and (url or not settings.auth_enabled):
         raise ConfigurationError(
-            f"--host: refusing to serve on {host} without auth; enable it (--auth) and give clients a token, "
-            "or bind to 127.0.0.1",
+            f"--host: refusing to serve on {host} without auth; enable it (--auth, with the local store: "
+            "tokens are checked against it) and give clients a token, or bind to 127.0.0.1",
             field="host",
         )
     configure_logging(settings.log_level, settings.log_format)
-    platform = Platform.open(settings)
+    platform = None if url else Platform.open(settings)
     try:
-        source = PlatformSource(platform)
+        if platform is None:
+            client = RemoteClient(url, token=(ctx.obj or {}).get("token"))
+            source = ClientSource(client, Path(settings.model_cache_dir))
+        else:
+            source = PlatformSource(platform)
         ref = source.resolve(model_uri)  # a typo fails here, before anything listens
         spec = EndpointSpec(
             name=check_endpoint_name(name or ref.name),
@@ -90,6 +89,7 @@ def serve_command(
         )
 
         def token_check(secret: str | None) -> auth_module.Principal:
+            assert platform is not None
             with platform.database.session() as session:
                 return auth_module.authenticate(session, secret)
 
@@ -99,7 +99,7 @@ def serve_command(
             predlog_root=Path(settings.prediction_log_dir) if prediction_log else None,
             max_body_bytes=settings.serving_max_body_bytes,
             poll_interval=settings.serving_poll_seconds,
-            token_check=token_check if settings.auth_enabled else None,
+            token_check=token_check if settings.auth_enabled and platform is not None else None,
             hourly_price=settings.serving_hourly_price,
             log_retention_days=settings.prediction_log_retention_days,
             log_fsync=settings.prediction_log_fsync,
@@ -124,7 +124,8 @@ def serve_command(
             timeout_graceful_shutdown=30,
         )
     finally:
-        platform.close()
+        if platform is not None:
+            platform.close()
 
 
 def predict_command(

@@ -85,7 +85,7 @@ async def _check_resolves(request: Request, uri: str) -> None:
         return
     try:
         await run_in_threadpool(manager.source.resolve, uri)
-    except NotFoundError as exc:
+    except (NotFoundError, InvalidParameterError) as exc:
         raise InvalidParameterError(
             f"model_uri {uri} does not name a model here: {exc}", field="model_uri"
         ) from None

@@ -23,7 +23,9 @@ class FeedbackItem(BaseModel):
 
     request_id: RequestId
     label: Label
-    row: int = Field(0, ge=0, le=1_000_000, description="Row within a multi-row request.")
+    row: int | None = Field(
+        None, ge=0, le=1_000_000, description="Row within a multi-row request; none: every row of it."
+    )
 
 
 class FeedbackBody(BaseModel):
@@ -33,7 +35,7 @@ class FeedbackBody(BaseModel):
 
     request_id: RequestId | None = None
     label: Label | None = None
-    row: int = Field(0, ge=0, le=1_000_000)
+    row: int | None = Field(None, ge=0, le=1_000_000)
     feedback: list[FeedbackItem] | None = Field(None, min_length=1, max_length=10_000)
     at: datetime | None = Field(None, description="When the truth was observed (default: now).")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from shipyard.serving.predlog import PredictionLog
 
 from shipyard.core import audit
 from shipyard.core.auth import Principal, Role
@@ -21,6 +20,7 @@ from shipyard.core.platform import Platform
 from shipyard.serving import endpoints
 from shipyard.serving.manager import EndpointSpec, ServingManager
 from shipyard.serving.metrics import ServingMetrics
+from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.routes import data_plane_router
 from shipyard.serving.sources import PlatformSource
 

@@ -7,11 +7,11 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from shipyard.serving.rows import Rows
 from starlette.requests import Request
 
 from shipyard.core.errors import PayloadTooLargeError, ShipyardError, UnsupportedMediaTypeError
 from shipyard.serving.manager import Endpoint, ServingManager
+from shipyard.serving.rows import Rows
 from shipyard.serving.runtime import ModelRuntime, Prediction
 from shipyard.serving.runtime import Request as InferRequest
 
@@ -62,13 +62,25 @@ class Call:
     started: float
     runtime: ModelRuntime | None = None
     status: int = 200
+    _released: bool = False
 
     @classmethod
     def begin(cls, endpoint: str, protocol: str) -> Call:
         return cls(endpoint, protocol, time.time(), time.perf_counter())
 
+    def use(self, runtime: ModelRuntime) -> ModelRuntime:
+        """Hold ``runtime`` for this call: a swapped-out version is unloaded only once nobody holds it.
+
+        Taken before the first ``await`` of the handler, so no swap can slip in between."""
+        runtime.users += 1
+        self.runtime = runtime
+        return runtime
+
     def finish(self, manager: ServingManager, status: int) -> None:
         runtime = self.runtime
+        if runtime is not None and not self._released:
+            runtime.users -= 1
+            self._released = True
         manager.metrics.observe_request(
             endpoint=self.endpoint,
             model=runtime.ref.name if runtime else "",

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from shipyard.serving.predlog import LogEntry, PredictionLog
 
 from shipyard.core.errors import NotFoundError
 from shipyard.models.package import load_model
 from shipyard.serving.batching import BatchStats
 from shipyard.serving.metrics import ServingMetrics
+from shipyard.serving.predlog import LogEntry, PredictionLog
 from shipyard.serving.runtime import ModelRef, ModelRuntime, Prediction, Request
 from shipyard.serving.source import ModelSource, follows_alias
 

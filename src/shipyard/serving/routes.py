@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from shipyard.serving.codecs import mlflow as mlflow_codec
-from shipyard.serving.codecs import native as native_codec
-from shipyard.serving.codecs import v2 as v2_codec
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.errors import InvalidParameterError, NotFoundError, ShipyardError, StateConflictError
 from shipyard.serving.batching import BatcherClosedError
+from shipyard.serving.codecs import mlflow as mlflow_codec
+from shipyard.serving.codecs import native as native_codec
+from shipyard.serving.codecs import v2 as v2_codec
 from shipyard.serving.feedback import FeedbackAccepted, FeedbackBody
 from shipyard.serving.http import Call, check_content_type, new_request_id, read_body, run_inference
 from shipyard.serving.manager import ServingManager
@@ -112,16 +112,11 @@ def data_plane_router(
         call = Call.begin(name, "v2")
         try:
             endpoint = manager.get(name)
-            runtime = endpoint.runtime(version)
+            runtime = call.use(endpoint.runtime(version))
             check_content_type(request, V2_TYPES)
             body = await read_body(request, max_body_bytes)
             header = request.headers.get("inference-header-content-length")
-            if header is not None and not header.isdigit():
-                raise InvalidParameterError(
-                    "Inference-Header-Content-Length must be a byte count",
-                    field="Inference-Header-Content-Length",
-                )
-            decoded = v2_codec.decode_request(body, int(header) if header is not None else None)
+            decoded = v2_codec.decode_request(body, header)
             rows = v2_codec.request_to_rows(decoded, runtime.signature)
             wanted = {o.name for o in decoded.outputs} if decoded.outputs else {"predict"}
             unknown = wanted - {"predict", "predict_proba"}
@@ -228,7 +223,7 @@ def data_plane_router(
         call = Call.begin(name, "mlflow")
         try:
             endpoint = manager.get(name)
-            runtime = endpoint.runtime()
+            runtime = call.use(endpoint.runtime())
             body = await read_body(request, max_body_bytes)
             rows, _params = mlflow_codec.decode_invocations(
                 body, request.headers.get("content-type"), runtime.signature
@@ -242,7 +237,7 @@ def data_plane_router(
             payload = mlflow_codec.encode_predictions(prediction.predictions)
         except mlflow_codec.ScoringError as exc:
             call.finish(manager, exc.status)
-            return Response(mlflow_codec.error_body(exc), status_code=exc.status, media_type=JSON)
+            return Response(mlflow_codec.error_body(exc), status_code=exc.status, media_type=exc.content_type)
         except ShipyardError as exc:
             call.finish(manager, exc.status_code)
             error = mlflow_codec.ScoringError(exc.status_code, _mlflow_code(exc), str(exc))
@@ -292,24 +287,36 @@ def data_plane_router(
                             "columns": {"type": "object"},
                             "data": {"type": "array"},
                             "id": {"type": "string"},
-                            "probabilities": {"type": "boolean"},
                         },
                     }
                 }
             },
         },
+        "parameters": [
+            {
+                "name": "probabilities",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "boolean", "default": True},
+                "description": "Include class probabilities (costs a second pass for some models).",
+            }
+        ],
     }
 
     @router.post("/endpoints/{name}/predict", summary="Predict (native API)", openapi_extra=native_docs)
     async def native_predict(request: Request, name: str) -> Response:
         manager = get_manager(request)
         call = Call.begin(name, "native")
-        endpoint = manager.get(name)
-        runtime = endpoint.runtime()
-        check_content_type(request, (JSON,))
-        body = await read_body(request, max_body_bytes)
         try:
-            rows, caller_id, want_probabilities = native_codec.decode_native(body, runtime.signature)
+            endpoint = manager.get(name)
+            runtime = call.use(endpoint.runtime())
+            check_content_type(request, (JSON,))
+            body = await read_body(request, max_body_bytes)
+            rows, caller_id = native_codec.decode_native(body, runtime.signature)
+            want_probabilities = request.query_params.get("probabilities", "true").lower() not in (
+                "false",
+                "0",
+            )
             request_id = caller_id or new_request_id()
             try:
                 prediction = await run_inference(

@@ -17,9 +17,6 @@ Each error is an ``InvalidParameterError`` whose ``field`` names the column or i
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,36 +25,48 @@ import numpy as np
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.models.signature import ColumnSpec, Signature, TensorSpec
+from shipyard.serving._convert import (
+    CONVERSION_ERRORS,
+    FLOAT_TYPES,
+    NA_STRINGS,
+    FloatRangeError,
+    any_array,
+    as_float,
+    convert_column,
+    infer_column,
+    is_list,
+    tensor_array,
+)
 
 __all__ = [
     "MAX_ROWS",
+    "NA_STRINGS",
+    "FloatRangeError",
     "Rows",
+    "as_float",
     "concat",
+    "convert_column",
     "records_to_columns",
     "to_model_input",
     "validate_array",
     "validate_columns",
+    "validate_records",
 ]
 
 MAX_ROWS = 10_000
 
-# NumPy failures that mean "this data is not what it should be" (never a bug of ours).
-_CONVERSION_ERRORS = (ValueError, TypeError, OverflowError)
-_FLOAT_TYPES = {"double": np.dtype(np.float64), "float": np.dtype(np.float32)}
-_INT_TYPES = {"long": np.dtype(np.int64), "integer": np.dtype(np.int32)}
-_TRUE = {"true", "1"}
-_FALSE = {"false", "0"}
-# Text that means "no value" in CSV (the common subset of pandas' defaults).
-NA_STRINGS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A", "n/a", "-nan"})
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # eq on arrays is ambiguous: compare by identity
 class Rows:
     """One request's input, validated: ``n`` rows as named ``columns`` or as one ``tensor``."""
 
     n: int
     columns: dict[str, np.ndarray] | None = None
     tensor: np.ndarray | None = None
+    # When every column is float64: the same values as one (n, columns) array, of which ``columns``
+    # are views. ``concat`` then joins one array per request and ``to_model_input`` hands it to
+    # pandas whole, instead of one step per column.
+    block: np.ndarray | None = None
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -102,12 +111,12 @@ def validate_columns(
             block = _float_block(plan, [columns[name] for name in plan.names])
             if block is not None:  # all numbers, all the same length: one conversion for every column
                 _check_count(block.shape[1], max_rows)
-                return Rows(block.shape[1], columns=dict(zip(plan.names, block, strict=True)))
+                return Rows(block.shape[1], columns=dict(zip(plan.names, block, strict=True)), block=block.T)
     arrays = {str(name): _column_array(str(name), values) for name, values in columns.items()}
     n = _common_length(arrays)
     _check_count(n, max_rows)
     if signature is None:
-        return Rows(n, columns={name: _infer_column(name, a) for name, a in arrays.items()})
+        return Rows(n, columns={name: infer_column(name, a) for name, a in arrays.items()})
     return Rows(n, columns=_typed_columns(_plan(signature), arrays, n))
 
 
@@ -127,11 +136,11 @@ def validate_array(
     if names is not None:
         return _named_array(signature, array, names, max_rows, extra)
     if signature is not None and isinstance(signature.inputs, TensorSpec):
-        tensor = _tensor(signature.inputs, array)
+        tensor = tensor_array(signature.inputs, array)
         _check_count(tensor.shape[0], max_rows)
         return Rows(tensor.shape[0], tensor=tensor)
     if signature is None:
-        tensor = _any_array(array, "inputs")
+        tensor = any_array(array, "inputs")
         if tensor.ndim == 0:
             raise InvalidParameterError("input must be a list of rows; got a single value", field="inputs")
         _check_count(tensor.shape[0], max_rows)
@@ -146,9 +155,41 @@ def validate_array(
             field="inputs",
         )
     if matrix.dtype == plan.float_only:
-        return Rows(matrix.shape[0], columns=dict(zip(plan.names, matrix.T, strict=True)))
+        return Rows(matrix.shape[0], columns=dict(zip(plan.names, matrix.T, strict=True)), block=matrix)
     arrays = {spec.name: matrix[:, j] for j, spec in enumerate(plan.specs)}
     return Rows(matrix.shape[0], columns=_typed_columns(plan, arrays, matrix.shape[0]))
+
+
+def validate_records(
+    signature: Signature | None,
+    records: Any,
+    *,
+    missing: str = "error",
+    max_rows: int = MAX_ROWS,
+    extra: str = "error",
+) -> Rows:
+    """``[{col: value}, ...]`` -> ``Rows``; see ``records_to_columns`` for ``missing``.
+
+    >>> validate_records(None, [{"a": 1.5}, {"a": 2.5}]).columns["a"].tolist()
+    [1.5, 2.5]
+    """
+    if (
+        signature is not None
+        and isinstance(signature.inputs, tuple)
+        and isinstance(records, list)
+        and records
+    ):
+        names = _plan(signature).names
+        width = len(names)
+        try:  # every record has the signature's keys: one list of rows, as for ``data`` bodies
+            matrix = [[record[name] for name in names] for record in records]
+            exact = extra == "ignore" or all(len(record) == width for record in records)
+        except (KeyError, TypeError):
+            exact = False
+        if exact:
+            return validate_array(signature, matrix, max_rows=max_rows)
+    columns = records_to_columns(records, missing=missing)
+    return validate_columns(signature, columns, max_rows=max_rows, extra=extra)
 
 
 def records_to_columns(records: Any, *, missing: str = "error") -> dict[str, list[Any]]:
@@ -201,6 +242,9 @@ def concat(parts: Sequence[Rows]) -> Rows:
                 "requests with different columns or tensor shapes cannot share a model call", field="inputs"
             )
     n = sum(p.n for p in parts)
+    if first.columns is not None and all(p.block is not None for p in parts):
+        block = np.concatenate([p.block for p in parts])  # type: ignore[misc]
+        return Rows(n, columns=dict(zip(first.columns, block.T, strict=True)), block=block)
     if first.columns is not None:
         merged = {name: np.concatenate([p.columns[name] for p in parts]) for name in first.columns}  # type: ignore[index]
         return Rows(n, columns=merged)
@@ -213,13 +257,23 @@ def to_model_input(rows: Rows, signature: Signature | None) -> Any:
         return rows.tensor
     import pandas as pd  # only here: building the frame is the one pandas step, once per batch
 
-    names = list(rows.columns)
+    names = tuple(rows.columns)
+    index = _INDEXES.get(names)
+    if index is None:  # building the column Index is half the cost of a small frame: keep one per name list
+        if len(_INDEXES) > 512:
+            _INDEXES.clear()
+        index = _INDEXES[names] = pd.Index(names)
+    if rows.block is not None:
+        return pd.DataFrame(rows.block, columns=index, copy=False)
     arrays = list(rows.columns.values())
     dtype = arrays[0].dtype
     if dtype.kind in "biuf" and all(a.dtype == dtype for a in arrays):
         # One 2-D block: pandas builds it without per-column consolidation (10x faster for 30 columns).
-        return pd.DataFrame(np.column_stack(arrays), columns=names, copy=False)
+        return pd.DataFrame(np.column_stack(arrays), columns=index, copy=False)
     return pd.DataFrame(dict(zip(names, arrays, strict=True)), copy=False)
+
+
+_INDEXES: dict[tuple[str, ...], Any] = {}
 
 
 # -- signature plans (computed once per signature, looked up by identity) -----------------------------
@@ -230,7 +284,7 @@ class _Plan:
     specs: tuple[ColumnSpec, ...]
     names: tuple[str, ...]
     index: dict[str, int]
-    float_only: np.dtype | None  # every column double (or every column float): one conversion of the block
+    float_only: np.dtype | None  # every column double: one conversion for the whole block
 
 
 _PLANS: dict[int, tuple[Signature, _Plan]] = {}
@@ -243,7 +297,8 @@ def _plan(signature: Signature) -> _Plan:
     specs = signature.inputs
     assert isinstance(specs, tuple)
     types = {spec.type for spec in specs}
-    float_only = _FLOAT_TYPES[next(iter(types))] if len(types) == 1 and types <= _FLOAT_TYPES.keys() else None
+    # Only double: narrower floats go through ``as_float``, which refuses values past their range.
+    float_only = np.dtype(np.float64) if types == {"double"} else None
     plan = _Plan(specs, tuple(s.name for s in specs), {s.name: i for i, s in enumerate(specs)}, float_only)
     if len(_PLANS) > 512:  # signatures of unloaded models must not pile up
         _PLANS.clear()
@@ -257,17 +312,16 @@ def _plan(signature: Signature) -> _Plan:
 def _named_array(
     signature: Signature | None, array: Any, names: list[str], max_rows: int, extra: str
 ) -> Rows:
+    tabular = signature is not None and isinstance(signature.inputs, tuple)
+    if tabular and isinstance(names, list) and tuple(names) == _plan(signature).names:  # type: ignore[arg-type]
+        return validate_array(signature, array, max_rows=max_rows)  # signature order: nothing to re-order
     if not isinstance(names, list) or not all(isinstance(n, str | int) for n in names):
         raise InvalidParameterError("columns must be a list of names", field="columns")
     keys = [str(n) for n in names]
     if len(set(keys)) != len(keys):
         duplicate = next(k for k in keys if keys.count(k) > 1)
         raise InvalidParameterError(f"column {duplicate} appears more than once", field=duplicate)
-    if signature is not None and isinstance(signature.inputs, tuple):
-        plan = _plan(signature)
-        if tuple(keys) == plan.names:  # the usual case: no re-ordering needed
-            return validate_array(signature, array, max_rows=max_rows)
-    matrix = _any_array(array, "data") if signature is None else _object_matrix(array)
+    matrix = any_array(array, "data") if signature is None else _object_matrix(array)
     if matrix.ndim == 1 and len(keys) == 1:
         matrix = matrix.reshape(-1, 1)
     if matrix.ndim != 2 or matrix.shape[1] != len(keys):
@@ -286,11 +340,11 @@ def _matrix(plan: _Plan, array: Any) -> np.ndarray:
     if plan.float_only is not None:
         try:
             matrix = np.asarray(array, dtype=plan.float_only)
-        except _CONVERSION_ERRORS:
+        except CONVERSION_ERRORS:
             matrix = None  # ragged, strings or nested: the general path finds and names the problem
     if matrix is None:
         matrix = _object_matrix(array)
-    if matrix.ndim == 1 and (len(plan.specs) > 1 or (matrix.size and _is_list(matrix.flat[0]))):
+    if matrix.ndim == 1 and (len(plan.specs) > 1 or (matrix.size and is_list(matrix.flat[0]))):
         matrix = matrix.reshape(1, -1) if len(plan.specs) > 1 else matrix
     if matrix.ndim == 1:
         matrix = matrix.reshape(-1, 1)
@@ -305,7 +359,7 @@ def _float_block(plan: _Plan, values: list[Any]) -> np.ndarray | None:
     """Columns of numbers -> one (columns, rows) float array, or None to take the checking path."""
     try:
         block = np.asarray(values, dtype=plan.float_only)
-    except _CONVERSION_ERRORS:
+    except CONVERSION_ERRORS:
         return None
     return block if block.ndim == 2 else None
 
@@ -315,11 +369,11 @@ def _object_matrix(array: Any) -> np.ndarray:
         return array
     try:
         matrix = np.array(array, dtype=object)
-    except _CONVERSION_ERRORS as exc:
+    except CONVERSION_ERRORS as exc:
         raise InvalidParameterError(
             f"input cannot be read as rows of values: {exc}", field="inputs"
         ) from None
-    if matrix.ndim == 1 and matrix.size and any(_is_list(v) for v in matrix):
+    if matrix.ndim == 1 and matrix.size and any(is_list(v) for v in matrix):
         raise InvalidParameterError("input rows have different lengths (ragged rows)", field="inputs")
     return matrix
 
@@ -348,8 +402,8 @@ def _check_names(plan: _Plan, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _missing_column(spec: ColumnSpec, n: int) -> np.ndarray:
-    if spec.type in _FLOAT_TYPES:
-        return np.full(n, np.nan, dtype=_FLOAT_TYPES[spec.type])
+    if spec.type in FLOAT_TYPES:
+        return np.full(n, np.nan, dtype=FLOAT_TYPES[spec.type])
     return np.full(n, None, dtype=object)
 
 
@@ -359,7 +413,7 @@ def _column_array(name: str, values: Any) -> np.ndarray:
     elif isinstance(values, list | tuple):
         try:
             array = np.asarray(values)
-        except _CONVERSION_ERRORS:
+        except CONVERSION_ERRORS:
             array = _object_vector(values)  # nested cells (lists, dicts): kept as Python objects
         if array.dtype.kind in "US":  # NumPy turned [1, "a"] into text: keep each value's own type
             array = _object_vector(values)
@@ -391,304 +445,7 @@ def _common_length(arrays: dict[str, np.ndarray]) -> int:
     return n
 
 
-def convert_column(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-    """One column -> the spec's type, or an ``InvalidParameterError`` naming the column and a bad value."""
-    kind = values.dtype.kind
-    if spec.type in _FLOAT_TYPES:
-        target = _FLOAT_TYPES[spec.type]
-        if kind in "biuf":
-            return values.astype(target, copy=False)
-        try:
-            return _text_to_float(values).astype(target, copy=False)
-        except _CONVERSION_ERRORS:
-            bad = _first(values, _not_number)
-            raise InvalidParameterError(
-                f"column {spec.name} must hold numbers ({spec.type}); got {bad!r}", field=spec.name
-            ) from None
-    if spec.type in _INT_TYPES:
-        return _to_int(spec, values, _INT_TYPES[spec.type])
-    if spec.type == "boolean":
-        return _to_bool(spec, values)
-    if spec.type == "string":
-        return _to_text(spec, values)
-    if spec.type == "binary":
-        return _to_binary(spec, values)
-    if spec.type == "datetime":
-        try:
-            return values if kind == "M" else np.asarray(values, dtype="datetime64[ns]")
-        except _CONVERSION_ERRORS:
-            raise InvalidParameterError(
-                f"column {spec.name} must hold dates and times (datetime); got {_sample(values)}",
-                field=spec.name,
-            ) from None
-    return values if kind == "O" else values.astype(object)  # array, object, map, any: passed through
-
-
-def _text_to_float(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind in "US" or (values.dtype.kind == "O" and any(isinstance(v, str) for v in values)):
-        values = np.array(
-            [np.nan if isinstance(v, str) and v.strip() in NA_STRINGS else v for v in values], dtype=object
-        )
-    return values.astype(np.float64)
-
-
-def _to_int(spec: ColumnSpec, values: np.ndarray, target: np.dtype) -> np.ndarray:
-    kind = values.dtype.kind
-    if kind == "b" or (kind == "O" and any(isinstance(v, bool) for v in values.tolist())):
-        bad = _first(values, lambda v: isinstance(v, bool | np.bool_))
-        raise InvalidParameterError(
-            f"column {spec.name} must hold whole numbers ({spec.type}); got {bad!r}", field=spec.name
-        )
-    if kind == "O" and all(type(v) is int for v in values.tolist()):
-        try:  # exact Python ints: no detour through float (which would round past 2**53)
-            values, kind = np.array(values.tolist(), dtype=np.int64), "i"
-        except OverflowError:
-            raise _out_of_range(spec, target) from None
-    elif kind not in "iuf":
-        try:
-            values, kind = _text_to_float(values), "f"
-        except _CONVERSION_ERRORS:
-            bad = _first(values, lambda v: _not_number(v) or isinstance(v, bool))
-            raise InvalidParameterError(
-                f"column {spec.name} must hold whole numbers ({spec.type}); got {bad!r}", field=spec.name
-            ) from None
-    if kind == "f":
-        if not np.isfinite(values).all():
-            raise InvalidParameterError(
-                f"column {spec.name} ({spec.type}) cannot hold NaN, infinite or missing values",
-                field=spec.name,
-            )
-        fractional = values != np.floor(values)
-        if fractional.any():
-            bad = values[fractional][0].item()
-            raise InvalidParameterError(
-                f"column {spec.name} must hold whole numbers ({spec.type}); got {bad!r}",
-                field=spec.name,
-            )
-    if values.size and (kind != "i" or values.dtype.itemsize > target.itemsize):
-        info = np.iinfo(target)
-        if values.min() < info.min or values.max() > info.max:
-            raise _out_of_range(spec, target)
-    return values.astype(target, copy=False)
-
-
-def _out_of_range(spec: ColumnSpec, target: np.dtype) -> InvalidParameterError:
-    info = np.iinfo(target)
-    return InvalidParameterError(
-        f"column {spec.name} ({spec.type}) holds a value outside [{info.min}, {info.max}]", field=spec.name
-    )
-
-
-def _to_bool(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "b":
-        return values
-    out = np.empty(len(values), dtype=bool)
-    for i, value in enumerate(values.tolist()):
-        if isinstance(value, bool):
-            out[i] = value
-        elif isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:  # CSV text
-            out[i] = value.strip().lower() in _TRUE
-        elif _is_missing(value) or (isinstance(value, str) and value.strip() in NA_STRINGS):
-            raise InvalidParameterError(
-                f"column {spec.name} (boolean) cannot hold NaN or missing values", field=spec.name
-            )
-        else:
-            raise InvalidParameterError(
-                f"column {spec.name} must hold true or false (boolean); got {value!r}", field=spec.name
-            )
-    return out
-
-
-def _to_text(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "U":
-        return values.astype(object)
-    if values.dtype.kind == "O":
-        bad = _first(values, lambda v: not (isinstance(v, str) or _is_missing(v)))
-        if bad is _NONE:
-            return values
-        if isinstance(bad, bytes):  # binary-encoded text (V2 BYTES): decode it
-            try:
-                return np.array([v.decode() if isinstance(v, bytes) else v for v in values], dtype=object)
-            except UnicodeDecodeError:
-                pass
-        raise InvalidParameterError(
-            f"column {spec.name} must hold text (string); got {bad!r}", field=spec.name
-        )
-    raise InvalidParameterError(
-        f"column {spec.name} must hold text (string); got {values.dtype} values like {_sample(values)}",
-        field=spec.name,
-    )
-
-
-def _to_binary(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values.tolist()):
-        if isinstance(value, bytes) or value is None:
-            out[i] = value
-        elif isinstance(value, str):  # JSON carries bytes as base64, as MLflow's clients send them
-            try:
-                out[i] = base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                raise InvalidParameterError(
-                    f"column {spec.name} (binary) must hold base64 text; got {value[:40]!r}", field=spec.name
-                ) from None
-        else:
-            raise InvalidParameterError(
-                f"column {spec.name} must hold bytes (binary); got {value!r}", field=spec.name
-            )
-    return out
-
-
-def _infer_column(name: str, array: np.ndarray) -> np.ndarray:
-    """No signature: keep what was sent, but as a dtype a model can take (text as object)."""
-    if array.dtype.kind in "US":
-        return array.astype(object)
-    if array.dtype.kind == "O":
-        values = array.tolist()
-        if any(type(v) in (int, float) for v in values) and all(
-            v is None or type(v) in (int, float) for v in values
-        ):
-            return array.astype(np.float64)  # numbers with gaps (null): float with NaN, as pandas reads them
-    return array
-
-
-# -- tensors ------------------------------------------------------------------------------------------
-
-
-def _any_array(array: Any, field: str) -> np.ndarray:
-    if isinstance(array, np.ndarray):
-        return array.astype(object) if array.dtype.kind == "U" else array
-    try:
-        result = np.asarray(array)
-    except _CONVERSION_ERRORS as exc:
-        raise InvalidParameterError(_array_problem(exc), field=field) from None
-    if result.dtype.kind in "US":
-        result = np.array(array, dtype=object)
-    elif result.dtype.kind == "O" and result.ndim >= 1 and any(_is_list(v) for v in result.flat):
-        raise InvalidParameterError("input rows have different lengths (ragged rows)", field=field)
-    return result
-
-
-def _array_problem(exc: Exception) -> str:
-    text = str(exc)
-    if "inhomogeneous" in text:
-        return "input rows have different lengths (ragged rows)"
-    return f"input cannot be read as an array: {text}"
-
-
-def _tensor(spec: TensorSpec, data: Any) -> np.ndarray:
-    target = np.dtype(spec.dtype)
-    array: np.ndarray | None = None
-    if not isinstance(data, np.ndarray) and target.kind == "f":
-        try:
-            array = np.asarray(data, dtype=target)
-        except _CONVERSION_ERRORS:
-            array = None
-    if array is None:
-        array = _any_array(data, "inputs")
-    if array.ndim == 0 or array.shape[0] == 0:
-        _check_count(0 if array.ndim else 1, MAX_ROWS)
-    if array.ndim == len(spec.shape) - 1 and len(spec.shape) >= 2:
-        array = array.reshape(1, *array.shape)  # one row sent without its batch dimension
-    if array.ndim != len(spec.shape):
-        raise InvalidParameterError(
-            f"input must have {len(spec.shape)} dimensions {list(spec.shape)}; got shape {list(array.shape)}",
-            field="inputs",
-        )
-    for axis, (want, got) in enumerate(zip(spec.shape, array.shape, strict=True)):
-        if want != -1 and want != got and axis > 0:
-            raise InvalidParameterError(
-                f"input dimension {axis} must be {want}; got {got} (shape {list(array.shape)})",
-                field="inputs",
-            )
-    if array.dtype == target:
-        return array
-    return _cast_tensor(array, target, spec.dtype)
-
-
-def _cast_tensor(array: np.ndarray, target: np.dtype, name: str) -> np.ndarray:
-    kind = array.dtype.kind
-    if target.kind in "iu":
-        if kind in "OUS":
-            try:
-                array = _text_to_float(array.ravel()).reshape(array.shape)
-            except _CONVERSION_ERRORS:
-                raise InvalidParameterError(
-                    f"input must hold whole numbers ({name})", field="inputs"
-                ) from None
-            kind = "f"
-        if kind == "f":
-            if not np.isfinite(array).all():
-                raise InvalidParameterError(
-                    f"input ({name}) cannot hold NaN or infinite values", field="inputs"
-                )
-            if not (array == np.floor(array)).all():
-                raise InvalidParameterError(f"input must hold whole numbers ({name})", field="inputs")
-        info = np.iinfo(target)
-        if array.size and kind != "b" and (array.min() < info.min or array.max() > info.max):
-            raise InvalidParameterError(
-                f"input ({name}) holds a value outside [{info.min}, {info.max}]", field="inputs"
-            )
-        return array.astype(target)
-    if target.kind in "fc":
-        try:
-            return (_text_to_float(array.ravel()).reshape(array.shape) if kind in "OUS" else array).astype(
-                target
-            )
-        except _CONVERSION_ERRORS:
-            raise InvalidParameterError(f"input must hold numbers ({name})", field="inputs") from None
-    if target.kind == "b":
-        if kind != "b":
-            raise InvalidParameterError(f"input must hold true or false ({name})", field="inputs")
-        return array
-    try:
-        return array.astype(target)
-    except _CONVERSION_ERRORS:
-        raise InvalidParameterError(f"input cannot be read as {name}", field="inputs") from None
-
-
 # -- small helpers ------------------------------------------------------------------------------------
-
-_NONE = object()
-
-
-def _first(values: np.ndarray, bad: Any) -> Any:
-    for value in values.tolist() if isinstance(values, np.ndarray) else values:
-        if bad(value):
-            return value
-    return _NONE
-
-
-def _not_number(value: Any) -> bool:
-    if value is None or isinstance(value, int | float):
-        return False
-    if isinstance(value, str):
-        if value.strip() in NA_STRINGS:
-            return False
-        try:
-            float(value)
-        except ValueError:
-            return True
-        return False
-    return True
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _is_list(value: Any) -> bool:
-    return isinstance(value, list | tuple | np.ndarray)
-
-
-def _sample(values: np.ndarray) -> str:
-    return (
-        repr(values.flat[0].item() if hasattr(values.flat[0], "item") else values.flat[0])
-        if values.size
-        else "nothing"
-    )
-
-
 def _short(names: Sequence[Any], limit: int = 8) -> str:
     shown = ", ".join(str(n) for n in list(names)[:limit])
     return shown + (f" ... ({len(names)} in all)" if len(names) > limit else "")

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from shipyard.serving.rows import Rows, concat, to_model_input, validate_array, validate_columns
 
 from shipyard.models.package import INPUT_EXAMPLE, LoadedModel
 from shipyard.models.signature import Signature
 from shipyard.serving.batching import AdaptiveBatcher, BatchStats
+from shipyard.serving.rows import Rows, concat, to_model_input, validate_array, validate_columns
 
 __all__ = ["ModelRef", "ModelRuntime", "Prediction", "Request"]
 
@@ -83,6 +83,7 @@ class ModelRuntime:
         self.has_probabilities = self.classes is not None and hasattr(loaded.model, "predict_proba")
         self.predict_dtype: np.dtype | None = None
         self._log_batch = log_batch
+        self.users = 0  # calls holding this runtime (see serving.http.Call.use)
         self.batcher: AdaptiveBatcher[Request, Prediction] = AdaptiveBatcher(
             self._run,
             name=f"{ref.name}-v{ref.version}",
@@ -97,7 +98,8 @@ class ModelRuntime:
 
     @property
     def in_flight(self) -> int:
-        return self.batcher.in_flight
+        """Requests holding this version: reading their body, queued, predicting or being answered."""
+        return max(self.users, self.batcher.in_flight)
 
     async def infer(self, request: Request) -> Prediction:
         return await self.batcher.submit(request, request.rows.n)

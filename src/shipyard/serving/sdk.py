@@ -12,6 +12,7 @@ import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 
 from shipyard.serving import endpoints
@@ -57,18 +58,18 @@ class ServingMethods(abc.ABC):
         """
 
     @abc.abstractmethod
-    def send_feedback(self, endpoint: str, request_id: str, label: Any, *, row: int = 0) -> int:
+    def send_feedback(self, endpoint: str, request_id: str, label: Any, *, row: int | None = None) -> int:
         """Record the true label of a past prediction; returns how many labels were stored."""
 
 
-def native_body(data: Any, probabilities: bool) -> dict[str, Any]:
+def native_body(data: Any) -> dict[str, Any]:
     if hasattr(data, "to_dict") and hasattr(data, "columns"):
-        return {"columns": {str(c): data[c].tolist() for c in data.columns}, "probabilities": probabilities}
+        return {"columns": {str(c): data[c].tolist() for c in data.columns}}
     if isinstance(data, dict):
-        return {"columns": {k: list(v) for k, v in data.items()}, "probabilities": probabilities}
+        return {"columns": {k: list(v) for k, v in data.items()}}
     if isinstance(data, list) and data and isinstance(data[0], dict):
-        return {"rows": data, "probabilities": probabilities}
-    return {"data": data.tolist() if hasattr(data, "tolist") else data, "probabilities": probabilities}
+        return {"rows": data}
+    return {"data": data.tolist() if hasattr(data, "tolist") else data}
 
 
 class EmbeddedServingMethods(ServingMethods):
@@ -113,25 +114,20 @@ class EmbeddedServingMethods(ServingMethods):
 
     def predict(self, endpoint: str, data: Any, *, probabilities: bool = True) -> dict[str, Any]:
         from shipyard.serving.codecs.native import decode_native
-        from shipyard.serving.rows import to_model_input
-
-        from shipyard.models.package import load_model
         from shipyard.serving.http import new_request_id
+        from shipyard.serving.rows import to_model_input
         from shipyard.serving.sources import PlatformSource
 
         with self.platform.database.session() as session:
             uri = endpoints.get_endpoint(session, endpoint).model_uri
-        source = PlatformSource(self.platform)
-        ref = source.resolve(uri)
-        folder, trusted = source.fetch(ref)
-        loaded = load_model(folder, trusted=trusted)
-        rows, _, _ = decode_native(
-            orjson.dumps(native_body(data, probabilities), option=orjson.OPT_SERIALIZE_NUMPY),
-            loaded.signature,
+        ref = PlatformSource(self.platform).resolve(uri)
+        loaded = self.load_model(ref.uri)  # type: ignore[attr-defined]  # ModelMethods, same client
+        rows, _ = decode_native(
+            orjson.dumps(native_body(data), option=orjson.OPT_SERIALIZE_NUMPY), loaded.signature
         )
         frame = to_model_input(rows, loaded.signature)
         result: dict[str, Any] = {
-            "predictions": loaded.flavor.predict(loaded.model, frame).tolist(),
+            "predictions": np.asarray(loaded.flavor.predict(loaded.model, frame)).tolist(),
             "model_name": ref.name,
             "model_version": ref.version,
             "request_id": new_request_id(),
@@ -139,24 +135,21 @@ class EmbeddedServingMethods(ServingMethods):
         if probabilities:
             proba = loaded.flavor.predict_proba(loaded.model, frame)
             if proba is not None:
-                result["probabilities"] = proba.tolist()
+                result["probabilities"] = np.asarray(proba).tolist()
         return result
 
-    def send_feedback(self, endpoint: str, request_id: str, label: Any, *, row: int = 0) -> int:
+    def send_feedback(self, endpoint: str, request_id: str, label: Any, *, row: int | None = None) -> int:
         from shipyard.serving.predlog import PredictionLog
 
         body = FeedbackBody(request_id=request_id, label=label, row=row)
         with self.platform.database.session() as session:
             endpoints.get_endpoint(session, endpoint)
-        log = PredictionLog(Path(self.platform.settings.prediction_log_dir))
-        log.start()
-        try:
-            items = body.items()
-            log.add_feedback(
-                endpoint, [i.request_id for i in items], [i.label for i in items], rows=[i.row for i in items]
-            )
-        finally:
-            log.close()
+        # Not started: a server may hold the log open; labels written this way are their own durable
+        # segment, which the server's scans pick up.
+        items = body.items()
+        PredictionLog(Path(self.platform.settings.prediction_log_dir)).add_feedback(
+            endpoint, [i.request_id for i in items], [i.label for i in items], rows=[i.row for i in items]
+        )
         return 1
 
 
@@ -183,15 +176,16 @@ class RemoteServingMethods(ServingMethods):
         self._request("DELETE", f"/api/v1/endpoints/{name}")
 
     def predict(self, endpoint: str, data: Any, *, probabilities: bool = True) -> dict[str, Any]:
-        content = orjson.dumps(native_body(data, probabilities), option=orjson.OPT_SERIALIZE_NUMPY)
+        content = orjson.dumps(native_body(data), option=orjson.OPT_SERIALIZE_NUMPY)
         response = self._request(
             "POST",
             f"/endpoints/{endpoint}/predict",
             content=content,
+            params={"probabilities": str(probabilities).lower()},
             headers={"content-type": "application/json"},
         )
         return response.json()
 
-    def send_feedback(self, endpoint: str, request_id: str, label: Any, *, row: int = 0) -> int:
-        body = {"request_id": request_id, "label": label, "row": row}
+    def send_feedback(self, endpoint: str, request_id: str, label: Any, *, row: int | None = None) -> int:
+        body = {"request_id": request_id, "label": label, **({"row": row} if row is not None else {})}
         return int(self._request("POST", f"/endpoints/{endpoint}/feedback", json=body).json()["accepted"])

@@ -8,7 +8,7 @@ import numpy as np
 
 from shipyard.models.flavors.pyfunc import PythonModel
 
-__all__ = ["ThresholdModel"]
+__all__ = ["ThresholdModel", "mlflow_scaled_sum_model"]
 
 
 class ThresholdModel(PythonModel):
@@ -17,3 +17,22 @@ class ThresholdModel(PythonModel):
 
     def predict(self, data: Any) -> Any:
         return (np.asarray(data)[:, 0] > self.threshold).astype(int)
+
+
+def mlflow_scaled_sum_model(scale: float) -> Any:
+    """An ``mlflow.pyfunc.PythonModel`` (MLflow imported only here): the scaled sum of each row.
+
+    The class is made inside the function so cloudpickle stores it by value, as it stores the
+    notebook classes MLflow users log; its base class is referenced by name, as in theirs.
+    """
+    import mlflow.pyfunc
+
+    class ScaledSum(mlflow.pyfunc.PythonModel):
+        def __init__(self, scale: float) -> None:
+            self.scale = scale
+
+        def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+            factor = (params or {}).get("factor", 1.0)
+            return np.asarray(model_input, dtype=float).sum(axis=1) * self.scale * factor
+
+    return ScaledSum(scale)

@@ -11,16 +11,24 @@ from fastapi import APIRouter
 from shipyard.core.deps import EditorDep, PlatformDep, ViewerDep
 from shipyard.core.file_routes import artifact_file_routes
 from shipyard.core.schemas import API_ERRORS
-from shipyard.tracking import runs
+from shipyard.tracking import logged_models, runs
 from shipyard.tracking._common import to_float
 from shipyard.tracking.runs import NATIVE_LIMITS, MetricBatch, RunRecord
 from shipyard.tracking.schemas import MetricHistoryPublic, RunLog, RunPublic
 
-__all__ = ["files_router", "router", "run_public"]
+__all__ = ["files_router", "logged_model_files_router", "router", "run_public"]
 
 router = APIRouter(prefix="/api/v1/runs", tags=["tracking"], responses=API_ERRORS)
 files_router = artifact_file_routes(
     owner_type="run", prefix="/api/v1/runs", check_owner=runs.get_run, tags=["tracking"]
+)
+# Logged models' files with their digests, so that a model fetch can verify them (the MLflow
+# artifact proxy lists sizes only).
+logged_model_files_router = artifact_file_routes(
+    owner_type="logged_model",
+    prefix="/api/v1/logged-models",
+    check_owner=logged_models.get_logged_model,
+    tags=["tracking"],
 )
 
 

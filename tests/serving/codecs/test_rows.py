@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.models.signature import ColumnSpec, Signature, TensorSpec, infer_signature
@@ -180,7 +180,7 @@ def test_concat_merges_columns_and_tensors() -> None:
 def test_model_input_is_a_frame_with_the_fitted_feature_names() -> None:
     data = load_breast_cancer(as_frame=True)
     frame = data.frame.drop(columns="target")
-    model = LogisticRegression(max_iter=5000).fit(frame, data.target)
+    model = DecisionTreeClassifier(random_state=0).fit(frame, data.target)
     sig = infer_signature(frame)
     requests = [validate_array(sig, frame.iloc[i : i + 1].to_numpy().tolist()) for i in range(5)]
     batch = to_model_input(concat(requests), sig)
@@ -191,3 +191,16 @@ def test_model_input_is_a_frame_with_the_fitted_feature_names() -> None:
     mixed = to_model_input(validate_columns(MIXED, GOOD), MIXED)
     assert mixed.dtypes.tolist() == [np.int64, object, bool, np.float64]
     assert isinstance(to_model_input(validate_array(None, [[1.0]]), None), np.ndarray)
+
+
+def test_float_blocks_and_plain_columns_merge_to_the_same_frame() -> None:
+    sig = Signature(tuple(ColumnSpec(f"f{i}", "double") for i in range(3)))
+    fast = validate_array(sig, [[1, 2, 3]])
+    by_columns = validate_columns(sig, {"f0": [4], "f1": [5], "f2": [6]})
+    slow = validate_columns(sig, {"f0": ["7"], "f1": [8], "f2": ["NA"]})  # "NA" text: column by column
+    assert fast.block is not None and by_columns.block is not None and slow.block is None
+    expected = pd.DataFrame(np.array([[1, 2, 3], [4, 5, 6], [7, 8, np.nan]]), columns=["f0", "f1", "f2"])
+    pd.testing.assert_frame_equal(to_model_input(concat([fast, by_columns, slow]), sig), expected)
+    pd.testing.assert_frame_equal(to_model_input(concat([fast, by_columns]), sig), expected.iloc[:2])
+    merged = concat([fast, by_columns])
+    assert merged.block is not None and merged.columns["f1"].tolist() == [2.0, 5.0]

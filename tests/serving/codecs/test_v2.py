@@ -229,6 +229,9 @@ def test_bad_binary_framing() -> None:
         v2.decode_request(body + b"\0", length)
     with pytest.raises(InvalidParameterError, match="Inference-Header-Content-Length is 9999"):
         v2.decode_request(body, 9999)
+    assert v2.decode_request(body, str(length)).inputs[0].shape == (2, 3)  # the header's raw text
+    with pytest.raises(InvalidParameterError, match="must be a byte count"):
+        v2.decode_request(body, "12x")
     with pytest.raises(InvalidParameterError, match="no Inference-Header-Content-Length"):
         v2.decode_request(body[:length], None)
     header = orjson.dumps(

@@ -97,6 +97,9 @@ def test_labelled_window_only_filters_predictions(log: PredictionLog) -> None:
     log.add_feedback("churn", early.request_ids + late.request_ids, ["x", "y"])
     window = log.labelled("churn", until=datetime.fromtimestamp(1_750_000_000, UTC))
     assert window.column("label").to_pylist() == ["x"]
+    narrow = log.labelled("churn", columns=["output.prediction"])
+    assert narrow.column_names == ["output.prediction", "label", "label_at"]
+    assert narrow.column("label").to_pylist() == ["x", "y"]
 
 
 @pytest.mark.parametrize(
@@ -122,3 +125,23 @@ def test_bad_feedback_is_rejected_naming_the_field(
         log.add_feedback("churn", request_ids, values, rows=rows)
     assert caught.value.field == field
     assert log.scan_feedback("churn").num_rows == 0
+
+
+def test_feedback_from_a_process_that_does_not_own_the_log(root: Path) -> None:
+    with PredictionLog(root, maintenance_seconds=None, compact_rows=100) as server:
+        entry = make_entry(rows=2, rows_per_request=2)
+        server.submit(entry).result(timeout=30)
+        (rid,) = set(entry.request_ids)
+        server.add_feedback("churn", [rid], [0], at=AT)
+        cli = PredictionLog(root)  # not started: the server holds the root
+        cli.add_feedback("churn", [rid], [1], rows=[1], at=AT + timedelta(minutes=1))
+        cli.add_feedback("other", ["x"], [True], at=AT)
+        assert server.scan_feedback("churn").column("value").to_pylist() == [0, 1]
+        assert server.labelled("churn").column("label").to_pylist() == [0, 1]
+        assert server.stats("churn")["feedback_rows"] == 2
+        assert server.scan_feedback("other").column("value").to_pylist() == [True]
+        assert cli.scan_feedback("churn").num_rows == 2
+    with PredictionLog(root, maintenance_seconds=None, compact_rows=100) as server:
+        assert server.compact("churn") == 2  # the server's own feedback segment and the CLI's
+        assert server.labelled("churn").column("label").to_pylist() == [0, 1]
+        assert server.stats("churn")["feedback_rows"] == 2

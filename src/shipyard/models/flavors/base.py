@@ -20,6 +20,10 @@ class Flavor(abc.ABC):
     #: True when loading runs code from the files (pickle): allowed only for trusted packages.
     executes_code: ClassVar[bool] = False
 
+    def runs_code(self, conf: dict[str, Any]) -> bool:
+        """Whether loading the package described by ``conf`` can run code (a pickle file)."""
+        return self.executes_code
+
     @abc.abstractmethod
     def accepts(self, model: Any) -> bool:
         """Whether this flavor can save ``model``."""
@@ -34,6 +38,10 @@ class Flavor(abc.ABC):
 
     @abc.abstractmethod
     def predict(self, model: Any, data: Any) -> Any: ...
+
+    def predict_with_params(self, model: Any, data: Any, params: dict[str, Any] | None) -> Any:
+        """``predict`` with inference parameters; flavors whose models take none ignore them."""
+        return self.predict(model, data)
 
     def predict_proba(self, model: Any, data: Any) -> Any | None:
         """Class probabilities, or None when the model has none."""

@@ -51,3 +51,6 @@ class PythonModelFlavor(Flavor):
     def predict_proba(self, model: Any, data: Any) -> Any | None:
         method = getattr(model, "predict_proba", None)
         return method(data) if callable(method) else None
+
+    def python_function_conf(self, conf: dict[str, Any]) -> dict[str, Any] | None:
+        return {"loader_module": "shipyard.models.mlflow_loader"}

@@ -1,4 +1,8 @@
-"""scikit-learn models, stored with skops (no pickle): loading refuses types it does not trust."""
+"""scikit-learn models, stored with skops (no pickle): loading refuses types it does not trust.
+
+MLflow's pickle and cloudpickle files load too, but only when ``load_model`` was told the package is
+trusted (``runs_code`` says so for them).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from shipyard.models.flavors.base import Flavor, register
 __all__ = ["SklearnFlavor"]
 
 FILE = "model.skops"
+#: Types a package may ask skops to trust: classes of these libraries, never arbitrary callables.
+LIBRARY_TYPES = ("sklearn.", "numpy.", "scipy.")
+PICKLE_FORMATS = ("pickle", "cloudpickle")
 
 
 @register
@@ -24,30 +31,43 @@ class SklearnFlavor(Flavor):
             return False
         return isinstance(model, BaseEstimator)
 
+    def runs_code(self, conf: dict[str, Any]) -> bool:
+        return conf.get("serialization_format", "skops") in PICKLE_FORMATS
+
     def save(self, model: Any, folder: Path) -> dict[str, Any]:
         import sklearn
         import skops.io
 
         skops.io.dump(model, folder / FILE)
+        # skops refuses, on load, library types outside its default list (a forest's Tree, say).
+        # Record the ones this model needs; load accepts them only from the libraries named below.
+        needed = sorted(skops.io.get_untrusted_types(file=folder / FILE))
         return {
             "pickled_model": FILE,
             "serialization_format": "skops",
             "sklearn_version": sklearn.__version__,
             "code": None,
-            "skops_trusted_types": None,
+            "skops_trusted_types": needed or None,
         }
 
     def load(self, folder: Path, conf: dict[str, Any]) -> Any:
         import skops.io
 
         path = folder / conf.get("pickled_model", FILE)
-        if conf.get("serialization_format", "skops") != "skops":
+        serialization = conf.get("serialization_format", "skops")
+        if serialization in PICKLE_FORMATS:
+            # load_model lets this through only for trusted packages (runs_code is True).
+            import cloudpickle
+
+            with open(path, "rb") as handle:
+                return cloudpickle.load(handle)
+        if serialization != "skops":
             raise IntegrityError(
-                f"{path.name} is a {conf.get('serialization_format')} file; only skops-format "
-                "scikit-learn models load outside the platform's own registry",
-                field="model",
+                f"{path.name} is in an unknown serialization format {serialization!r}; expected skops, "
+                "cloudpickle or pickle",
+                field="serialization_format",
             )
-        trusted = list(conf.get("skops_trusted_types") or [])
+        trusted = [t for t in conf.get("skops_trusted_types") or [] if t.startswith(LIBRARY_TYPES)]
         untrusted = [t for t in skops.io.get_untrusted_types(file=path) if t not in trusted]
         if untrusted:
             raise IntegrityError(

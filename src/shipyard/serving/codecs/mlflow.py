@@ -208,7 +208,7 @@ def _split(data: Any, signature: Signature | None, kw: dict[str, Any]) -> Rows:
 
 def _rows_or_records(data: list[Any], signature: Signature | None, missing: str, kw: dict[str, Any]) -> Rows:
     if data and all(isinstance(item, dict) for item in data):
-        return rowslib.validate_columns(signature, rowslib.records_to_columns(data, missing=missing), **kw)
+        return rowslib.validate_records(signature, data, missing=missing, **kw)
     if any(isinstance(item, dict) for item in data):
         raise _bad_request(
             "Invalid input. Records must all be objects {column: value} or all be rows of values."
@@ -248,7 +248,13 @@ def _decode_csv(body: bytes, signature: Signature | None, max_rows: int) -> Rows
         )
     if signature is not None and not isinstance(signature.inputs, tuple):
         return rowslib.validate_array(signature, body_rows, max_rows=max_rows)
-    columns_text = [np.array(column, dtype=object) for column in zip(*body_rows, strict=True)]
+    if (
+        signature is not None
+        and header == signature.columns
+        and all(spec.type == "double" for spec in signature.inputs)
+    ):  # numbers in signature order: NumPy parses the text of the whole block at once
+        return rowslib.validate_array(signature, body_rows, max_rows=max_rows)
+    columns_text = [np.array(column) for column in zip(*body_rows, strict=True)]  # NumPy text (kind U)
     if signature is None:
         columns = {
             name: _infer_text_column(values) for name, values in zip(header, columns_text, strict=True)
@@ -273,12 +279,15 @@ def _check_unique(header: list[str]) -> None:
 
 
 def _na_to_nan(values: np.ndarray) -> np.ndarray:
-    return np.array([math.nan if v in NA_STRINGS else v for v in values], dtype=object)  # pandas' NaN
+    return np.array(
+        [math.nan if v in NA_STRINGS else v for v in values.tolist()], dtype=object
+    )  # pandas' NaN
 
 
 def _infer_text_column(values: np.ndarray) -> np.ndarray:
     """CSV text -> int64, float64, bool or text, the way pandas' ``read_csv`` infers a column."""
-    stripped = [v.strip() for v in values]
+    texts = values.tolist()
+    stripped = [v.strip() for v in texts]
     missing = [v in NA_STRINGS for v in stripped]
     present = [v for v, m in zip(stripped, missing, strict=True) if not m]
     if not any(missing) and present:
@@ -294,7 +303,7 @@ def _infer_text_column(values: np.ndarray) -> np.ndarray:
         pass
     if not any(missing) and all(v in ("True", "False", "true", "false", "TRUE", "FALSE") for v in present):
         return np.array([v.lower() == "true" for v in present], dtype=bool)
-    return np.array([math.nan if m else v for v, m in zip(values, missing, strict=True)], dtype=object)
+    return np.array([math.nan if m else v for v, m in zip(texts, missing, strict=True)], dtype=object)
 
 
 def _decode_parquet(body: bytes, signature: Signature | None, max_rows: int) -> Rows:

@@ -129,8 +129,19 @@ def dtype_for(datatype: str) -> np.dtype:
 # -- requests -----------------------------------------------------------------------------------------
 
 
-def decode_request(body: bytes, header_length: int | None) -> V2Request:
-    """Parse an inference request: JSON, or a JSON header of ``header_length`` bytes plus raw tensors."""
+def decode_request(body: bytes, header_length: int | str | None) -> V2Request:
+    """Parse an inference request: JSON, or a JSON header of ``header_length`` bytes plus raw tensors.
+
+    ``header_length`` is the ``Inference-Header-Content-Length`` header, as an int or as its raw text.
+    """
+    if isinstance(header_length, str):
+        text = header_length.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise InvalidParameterError(
+                f"Inference-Header-Content-Length must be a byte count; got {header_length[:40]!r}",
+                field="Inference-Header-Content-Length",
+            )
+        header_length = int(text)
     if header_length is None:
         header, binary = body, b""
     else:
@@ -191,7 +202,7 @@ def _input(raw: Any, index: int, binary: Any, offset: int, has_binary: bool) -> 
             f"input {name}: unknown datatype {datatype!r}; expected one of {', '.join(DATATYPES)}", field=name
         )
     shape = raw.get("shape")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(type(d) is int and d >= 0 for d in shape):
+    if not isinstance(shape, list) or len(shape) > 32 or not all([type(d) is int and d >= 0 for d in shape]):
         raise InvalidParameterError(
             f"input {name}: shape must be a list of non-negative integers; got {shape!r}", field=name
         )
@@ -311,13 +322,18 @@ def _json_values(name: str, datatype: str, array: np.ndarray) -> np.ndarray:
         if kind != "b":
             raise InvalidParameterError(f"input {name}: BOOL data must be true or false", field=name)
         return array
-    if kind == "O":  # null (NaN) among numbers, or values of no numeric kind
-        if target.kind == "f" and all(v is None or type(v) in (int, float) for v in array.tolist()):
-            return array.astype(target)
+    if kind == "O" and not (
+        target.kind == "f" and all(v is None or type(v) in (int, float) for v in array.tolist())
+    ):
         raise InvalidParameterError(f"input {name}: {datatype} data must be numbers", field=name)
-    if kind not in "biuf":
+    if kind not in "biufO":
         raise InvalidParameterError(f"input {name}: {datatype} data must be numbers", field=name)
-    if target.kind in "iu":
+    if target.kind == "f":  # numbers, with null (NaN) for gaps
+        try:
+            return rowslib.as_float(array, target)
+        except (OverflowError, ValueError, TypeError) as exc:
+            raise InvalidParameterError(f"input {name}: {datatype} data {exc}", field=name) from None
+    if target.kind in "iu" and not np.can_cast(array.dtype, target, "safe"):
         if kind == "f" and not (np.isfinite(array).all() and (array == np.floor(array)).all()):
             raise InvalidParameterError(f"input {name}: {datatype} data must be whole numbers", field=name)
         info = np.iinfo(target)

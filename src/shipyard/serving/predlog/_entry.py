@@ -1,14 +1,11 @@
-"""One served batch (``LogEntry``), its checks, and its conversion to Arrow.
+"""One served batch (``LogEntry``), its checks, and the Arrow form of a column.
 
-Checks run in ``submit`` on the caller's thread and cost a few ``len`` calls; the conversion to Arrow runs
-on the writer thread, once per group of entries that share a layout (same model version, same columns and
-dtypes), so 1-row entries arriving together are converted by one NumPy concatenate per column rather than
-one Arrow call per entry and column.
+Checks run in ``submit`` on the caller's thread, so they cost a few ``len`` calls and set lookups: a name
+(column, model, version) is checked for control characters once per process, then remembered.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +20,15 @@ __all__ = [
     "BASE_SCHEMA",
     "INPUT_PREFIX",
     "OUTPUT_PREFIX",
+    "RAW_KINDS",
     "LogEntry",
     "check_endpoint",
     "check_entry",
-    "entries_to_batch",
     "layout_key",
     "to_arrow",
 ]
 
+RAW_KINDS = "biufcmM"
 INPUT_PREFIX = "input."
 OUTPUT_PREFIX = "output."
 # Stored columns every prediction row has; inputs and outputs follow as "input.<name>", "output.<name>"
@@ -46,10 +44,13 @@ BASE_SCHEMA = pa.schema(
         ("latency_ms", pa.float64()),
     ]
 )
+_checked_names: set[str] = set()
+_checked_endpoints: set[str] = set()
+_MAX_CHECKED = 100_000
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: == on NumPy fields has no single truth value
 class LogEntry:
     """One model call: a batch of one or more requests, one array element per row.
 
@@ -89,13 +90,26 @@ def check_endpoint(name: object, *, field: str = "endpoint") -> str:
     shipyard.core.errors.InvalidParameterError: endpoint must be 1-128 letters, digits, '.', '_' or '-', \
 starting with a letter or digit and without '..'; got '../etc'
     """
+    if isinstance(name, str) and name in _checked_endpoints:
+        return name
     if not isinstance(name, str) or not _ENDPOINT.fullmatch(name) or ".." in name:
         raise InvalidParameterError(
             f"{field} must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit "
             f"and without '..'; got {name!r}",
             field=field,
         )
+    if len(_checked_endpoints) < _MAX_CHECKED:
+        _checked_endpoints.add(name)
     return name
+
+
+def _check_name(value: str, field: str) -> None:
+    if isinstance(value, str) and value in _checked_names:
+        return
+    check_text(value, field=field, max_length=256, allow_empty=False)
+    if len(_checked_names) >= _MAX_CHECKED:
+        _checked_names.clear()
+    _checked_names.add(value)
 
 
 def _length(values: Any, field: str) -> int:
@@ -112,11 +126,9 @@ def _check_columns(columns: object, n: int, field: str) -> None:
         raise InvalidParameterError(f"{field} must map column names to arrays", field=field)
     for name, values in columns.items():
         where = f"{field}.{name}"
-        if not isinstance(name, str) or not name:
-            raise InvalidParameterError(
-                f"{field} column names must be non-empty strings; got {name!r}", field=field
-            )
-        check_text(name, field=field, max_length=256)
+        if not isinstance(name, str):
+            raise InvalidParameterError(f"{field} column names must be strings; got {name!r}", field=field)
+        _check_name(name, field)
         if not isinstance(values, np.ndarray) or values.ndim not in (1, 2):
             got = f"{type(values).__name__} of shape {getattr(values, 'shape', '?')}"
             raise InvalidParameterError(f"{where} must be a 1-D or 2-D NumPy array; got {got}", field=where)
@@ -127,8 +139,8 @@ def _check_columns(columns: object, n: int, field: str) -> None:
 def check_entry(entry: LogEntry) -> int:
     """Return the entry's row count after checking every per-row field has that many values."""
     check_endpoint(entry.endpoint)
-    for field in ("model_name", "model_version"):
-        check_text(getattr(entry, field), field=field, max_length=256)
+    _check_name(entry.model_name, "model_name")
+    _check_name(entry.model_version, "model_version")
     n = _length(entry.request_ids, "request_ids")
     per_row = {"rows": entry.rows, "received_at": entry.received_at, "latency_ms": entry.latency_ms}
     if not isinstance(entry.protocol, str):
@@ -143,17 +155,21 @@ def check_entry(entry: LogEntry) -> int:
     return n
 
 
-def _column_key(columns: dict[str, np.ndarray]) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
-    return tuple((name, values.dtype.str, values.shape[1:]) for name, values in columns.items())
+def _specs(columns: dict[str, np.ndarray]) -> tuple[Any, ...]:
+    # dtype.char ("d", "q", "U", "O", "M" ...) is all grouping needs: NumPy concatenates across string
+    # lengths, byte orders and datetime units, and the record format is chosen per kind, not per dtype.
+    return tuple([v.dtype.char if v.ndim == 1 else (v.dtype.char, v.shape[1]) for v in columns.values()])
 
 
 def layout_key(entry: LogEntry) -> tuple[Any, ...]:
-    """Entries with equal keys are converted together: same version, columns, dtypes and widths."""
+    """Entries with equal keys share one record: same model version, columns, kinds and widths."""
     return (
         entry.model_name,
         entry.model_version,
-        _column_key(entry.inputs),
-        _column_key(entry.outputs),
+        tuple(entry.inputs),
+        tuple(entry.outputs),
+        _specs(entry.inputs),
+        _specs(entry.outputs),
     )
 
 
@@ -176,59 +192,3 @@ def to_arrow(values: np.ndarray) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         # Mixed Python objects in one column: keep them readable rather than drop the whole batch.
         return pa.array([None if v is None else str(v) for v in values.tolist()], type=pa.string())
-
-
-def _per_row_strings(values: list[str] | str, n: int) -> pa.Array:
-    if isinstance(values, str):
-        return pa.repeat(pa.scalar(values, pa.string()), n)
-    return pa.array(values, type=pa.string())
-
-
-def _row_numbers(rows: np.ndarray) -> np.ndarray:
-    if rows.dtype == np.int32:
-        return rows
-    if rows.dtype.kind not in "iu" or (len(rows) and not (rows.min() >= 0 and rows.max() < 2**31)):
-        raise InvalidParameterError("rows must be row indices between 0 and 2**31 - 1", field="rows")
-    return rows.astype(np.int32)
-
-
-def entries_to_batch(entries: list[LogEntry]) -> pa.RecordBatch:
-    """One record batch for entries of one layout (see ``layout_key``), rows in submission order."""
-    first = entries[0]
-    n_total = sum(len(e.request_ids) for e in entries)
-
-    def cat(arrays: list[np.ndarray]) -> np.ndarray:
-        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-
-    received = cat([np.asarray(e.received_at, dtype=np.float64) for e in entries])
-    micros = np.rint(received * 1e6).astype(np.int64)
-    protocols = [e.protocol for e in entries]
-    if all(p == protocols[0] for p in protocols if isinstance(p, str)) and all(
-        isinstance(p, str) for p in protocols
-    ):
-        protocol = _per_row_strings(protocols[0], n_total)  # type: ignore[arg-type]
-    else:
-        protocol = pa.array(
-            list(
-                itertools.chain.from_iterable(
-                    [p] * len(e.request_ids) if isinstance(p, str) else p
-                    for p, e in zip(protocols, entries, strict=True)
-                )
-            ),
-            type=pa.string(),
-        )
-    arrays: list[pa.Array] = [
-        pa.array(micros, type=BASE_SCHEMA.field("received_at").type),
-        pa.array(list(itertools.chain.from_iterable(e.request_ids for e in entries)), type=pa.string()),
-        pa.array(_row_numbers(cat([np.asarray(e.rows) for e in entries])), type=pa.int32()),
-        _per_row_strings(first.model_name, n_total),
-        _per_row_strings(first.model_version, n_total),
-        protocol,
-        pa.array(cat([np.asarray(e.latency_ms, dtype=np.float64) for e in entries]), type=pa.float64()),
-    ]
-    names = list(BASE_SCHEMA.names)
-    for prefix, attribute in ((INPUT_PREFIX, "inputs"), (OUTPUT_PREFIX, "outputs")):
-        for column in getattr(first, attribute):
-            names.append(prefix + column)
-            arrays.append(to_arrow(cat([getattr(e, attribute)[column] for e in entries])))
-    return pa.RecordBatch.from_arrays(arrays, names=names)

@@ -104,7 +104,7 @@ def feedback_batch(
     kinds, numbers, texts = zip(*encoded, strict=True)
     return pa.RecordBatch.from_arrays(
         [
-            pa.repeat(pa.scalar(at_us, FEEDBACK_SCHEMA.field("at").type), len(request_ids)),
+            pa.array(np.full(len(request_ids), at_us, dtype=np.int64), type=FEEDBACK_SCHEMA.field("at").type),
             pa.array(list(request_ids), type=pa.string()),
             row_array,
             pa.array(kinds, type=pa.string()),
@@ -200,7 +200,7 @@ def join_latest(predictions: pa.Table, feedback: pa.Table) -> pa.Table:
     fb_at = feedback.column("at").cast(pa.int64()).to_numpy()
     order = np.argsort(fb_at, kind="stable")
     per_row, per_request = order[fb_has_row[order]], order[~fb_has_row[order]]
-    # Keys are strings: hashing them (Arrow's join) beats sorting them in NumPy.
+    # Request ids become integer codes in one hashing pass, so the matching below is integer NumPy work.
     all_ids = pa.chunked_array(fb_ids.chunks + predictions.column("request_id").chunks, type=pa.string())
     codes = pc.dictionary_encode(all_ids.combine_chunks()).indices.to_numpy().astype(np.int64)
     fb_codes, pred_codes = codes[: feedback.num_rows], codes[feedback.num_rows :]

@@ -16,10 +16,13 @@ from shipyard.serving.predlog._segments import Segment, read_segment, sort_by_ti
 from shipyard.serving.predlog._stream import JOURNAL, Stream, write_journal
 from shipyard.serving.predlog._wal import fsync_dir
 
-__all__ = ["compact", "expire", "plan_compaction", "write"]
+__all__ = ["EXTERNAL", "compact", "expire", "plan_compaction", "write"]
 
 logger = logging.getLogger(__name__)
 _DAY_US = 86_400 * 1_000_000
+# The WAL number of a feedback segment written by a process that does not own the log: it holds no WAL
+# file, and 0 is below every real WAL number, so it never marks one as sealed.
+EXTERNAL = 0
 
 
 def write(
@@ -37,6 +40,7 @@ def write(
         time_column=stream.time_column,
         wal_seq=wal_seq,
         fsync=stream.fsync,
+        compression=stream.compression,
         before_rename=journal,
     )
 

@@ -8,6 +8,7 @@ WAL left behind by a crash between "segment renamed" and "WAL deleted" is droppe
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from shipyard.serving.predlog._wal import fsync_dir
@@ -27,6 +29,7 @@ __all__ = [
     "filter_time",
     "list_segments",
     "read_segment",
+    "read_segments",
     "sort_by_time",
     "unify",
     "write_segment",
@@ -80,6 +83,7 @@ def write_segment(
     time_column: str,
     wal_seq: int,
     fsync: bool,
+    compression: str = "lz4",
     before_rename: Callable[[str], None] | None = None,
 ) -> Segment:
     """Write ``table`` as a new segment: temp file, fsync, atomic rename, fsync of the folder.
@@ -95,10 +99,10 @@ def write_segment(
         pq.write_table(
             table,
             handle,
-            compression="lz4",
+            compression=compression,
             use_dictionary=dictionary,
             write_statistics=[time_column],
-            row_group_size=1 << 20,
+            row_group_size=1 << 17,  # several row groups per large segment: decoded in parallel
         )
         handle.flush()
         if fsync:
@@ -111,11 +115,33 @@ def write_segment(
     return Segment(final, first, last, table.num_rows, wal_seq)
 
 
+@functools.lru_cache(maxsize=8192)
+def _schema(path: Path) -> pa.Schema:
+    return pq.read_schema(path)  # segments never change after the rename, and names are never reused
+
+
+def read_segments(segments: Sequence[Segment], columns: Sequence[str] | None) -> list[pa.Table]:
+    """The segments' rows, one table per run of segments sharing a schema (all of them, usually).
+
+    A run is read as one dataset, so files and columns decode in parallel across the cores.
+    """
+    runs: list[tuple[pa.Schema, list[Segment]]] = []
+    for segment in segments:
+        schema = _schema(segment.path)
+        if runs and runs[-1][0].equals(schema):
+            runs[-1][1].append(segment)
+        else:
+            runs.append((schema, [segment]))
+    tables = []
+    for schema, run in runs:
+        wanted = None if columns is None else [c for c in columns if c in schema.names]
+        dataset = ds.dataset([str(s.path) for s in run], schema=schema, format="parquet")
+        tables.append(dataset.to_table(columns=wanted))
+    return tables
+
+
 def read_segment(segment: Segment, columns: Sequence[str] | None) -> pa.Table:
-    if columns is None:
-        return pq.read_table(segment.path)
-    present = set(pq.read_schema(segment.path).names)
-    return pq.read_table(segment.path, columns=[c for c in columns if c in present])
+    return read_segments([segment], columns)[0]
 
 
 def filter_time(table: pa.Table, column: str, since_us: int | None, until_us: int | None) -> pa.Table:

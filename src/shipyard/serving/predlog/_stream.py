@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from shipyard.serving.predlog._columns import RawBatch, raw_to_table
 from shipyard.serving.predlog._segments import Segment, list_segments, unify
 from shipyard.serving.predlog._wal import WalFile, fsync_dir, read_wal
 
 __all__ = [
     "JOURNAL",
     "Chunk",
+    "Rows",
     "Stream",
     "batches_to_table",
     "finish_journal",
@@ -33,31 +35,33 @@ __all__ = [
 
 _WAL_NAME = re.compile(r"wal-(\d{12})\.log")
 JOURNAL = "compact.journal"
+Rows = RawBatch | pa.RecordBatch
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared fields would hold arrays
 class Chunk:
     """Rows of closed WAL files, on their way into one segment (then the files are deleted)."""
 
     stream: Stream
     seqs: list[int]
     paths: list[Path]
-    batches: list[pa.RecordBatch]
+    batches: list[Rows]
 
     @property
     def rows(self) -> int:
         return sum(b.num_rows for b in self.batches)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared fields would hold arrays
 class Stream:
     folder: Path
     time_column: str
     fsync: bool
+    compression: str = "lz4"
     wal: WalFile | None = None
     wal_seq: int = 0
     next_seq: int = 1
-    active: list[pa.RecordBatch] = field(default_factory=list)
+    active: list[Rows] = field(default_factory=list)
     active_rows: int = 0
     active_since: float = 0.0
     pending: list[Chunk] = field(default_factory=list)
@@ -138,15 +142,18 @@ def _wal_files(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def batches_to_table(batches: list[pa.RecordBatch]) -> pa.Table:
-    """Batches in order as one table; runs of one schema are grouped before unifying the runs."""
-    runs: list[list[pa.RecordBatch]] = []
+def batches_to_table(batches: list[Rows]) -> pa.Table:
+    """Rows held in memory as one table: raw batches by layout, Arrow batches by runs of one schema."""
+    tables = raw_to_table([b for b in batches if isinstance(b, RawBatch)])
+    runs: list[list[Rows]] = []
     for batch in batches:
+        if isinstance(batch, RawBatch):
+            continue
         if runs and runs[-1][0].schema.equals(batch.schema):
             runs[-1].append(batch)
         else:
             runs.append([batch])
-    return unify([pa.Table.from_batches(run) for run in runs])
+    return unify(tables + [pa.Table.from_batches(run) for run in runs])
 
 
 def write_journal(folder: Path, new: str, old: list[str], *, fsync: bool) -> None:
@@ -193,7 +200,7 @@ def listing(folder: Path) -> tuple[tuple[str, ...], ...]:
     return tuple(names)
 
 
-def read_only_view(folder: Path) -> tuple[list[Segment], list[pa.RecordBatch]]:
+def read_only_view(folder: Path) -> tuple[list[Segment], list[Rows]]:
     """Segments and WAL rows of a stream that no PredictionLog of this process has open.
 
     Raises FileNotFoundError when a file vanished while reading (a writer elsewhere sealed or compacted):
@@ -207,7 +214,7 @@ def read_only_view(folder: Path) -> tuple[list[Segment], list[pa.RecordBatch]]:
         replaced = set(journal[1])
         segments = [s for s in segments if s.path.name not in replaced]
     sealed = max((s.wal_seq for s in segments), default=0)
-    batches: list[pa.RecordBatch] = []
+    batches: list[Rows] = []
     for seq, path in wal_files:
         if seq > sealed:
             batches.extend(read_wal(path, repair=False)[0])

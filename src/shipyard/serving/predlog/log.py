@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,42 +28,38 @@ import pyarrow as pa
 
 from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import _maintenance
-from shipyard.serving.predlog._entry import (
-    BASE_SCHEMA,
-    LogEntry,
-    check_endpoint,
-    check_entry,
-    entries_to_batch,
-    layout_key,
+from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS
+from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry
+from shipyard.serving.predlog._feedback import (
+    FEEDBACK_SCHEMA,
+    decode_values,
+    feedback_batch,
+    join_latest,
+    to_micros,
 )
-from shipyard.serving.predlog._feedback import FEEDBACK_SCHEMA, feedback_batch, join_latest, to_micros
-from shipyard.serving.predlog._segments import Segment, filter_time, read_segment, sort_by_time, unify
-from shipyard.serving.predlog._stream import (
-    Chunk,
-    Stream,
-    batches_to_table,
-    listing,
-    read_only_view,
+from shipyard.serving.predlog._scan import finish_scan, read_tables
+from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time
+from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, read_only_view
+from shipyard.serving.predlog._writer import (
+    FEEDBACK,
+    PREDICTIONS,
+    Item,
+    encode_group,
+    fail,
+    frame,
+    resolve,
 )
-from shipyard.serving.predlog._wal import encode_record
 
-__all__ = ["PredictionLog"]
+__all__ = ["COMPRESSIONS", "PredictionLog"]
 
 logger = logging.getLogger(__name__)
 
-PREDICTIONS, FEEDBACK = "predictions", "feedback"
 _TIME_COLUMN = {PREDICTIONS: "received_at", FEEDBACK: "at"}
 _EMPTY = {PREDICTIONS: BASE_SCHEMA, FEEDBACK: FEEDBACK_SCHEMA}
 _STOP = object()
-_SCAN_ATTEMPTS = 5
-
-
-@dataclass
-class _Item:
-    endpoint: str
-    kind: str
-    payload: LogEntry | pa.RecordBatch
-    future: concurrent.futures.Future[None]
+# Parquet codecs for segments: lz4 decodes fastest of those that compress; "none" suits incompressible
+# floats (a third less scan CPU), zstd the smallest files.
+COMPRESSIONS = ("lz4", "none", "snappy", "zstd")
 
 
 class PredictionLog:
@@ -73,10 +69,14 @@ class PredictionLog:
     lock file says so). ``submit`` returns at once with a future resolved when the entry is on disk;
     a sealed segment holds ``segment_rows`` rows or ``segment_seconds`` of traffic, whichever comes first.
     With ``fsync=False`` entries survive a killed process (they are in the kernel) but not a power cut.
+    Every ``maintenance_seconds`` (None: never) the sealer deletes segments older than ``retention_days``
+    (None: keep all) and merges small segments into ones of up to ``compact_rows`` rows. ``compression``
+    is the segments' Parquet codec (see ``COMPRESSIONS``).
 
     >>> import tempfile, numpy as np
     >>> from shipyard.serving.predlog import LogEntry
-    >>> log = PredictionLog(Path(tempfile.mkdtemp()), fsync=False)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> log = PredictionLog(Path(folder.name), fsync=False)
     >>> log.start()
     >>> log.submit(LogEntry(endpoint="churn", model_name="churn", model_version="1", request_ids=["r1"],
     ...     rows=[0], protocol="native", received_at=np.array([1.7e9]), latency_ms=np.array([1.5]),
@@ -85,6 +85,7 @@ class PredictionLog:
     >>> log.labelled("churn").select(["request_id", "input.age", "output.prediction", "label"]).to_pylist()
     [{'request_id': 'r1', 'input.age': 31, 'output.prediction': 1, 'label': 0}]
     >>> log.close()
+    >>> folder.cleanup()
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class PredictionLog:
         fsync: bool = True,
         compact_rows: int = 1_000_000,
         maintenance_seconds: float | None = 600.0,
+        compression: str = "lz4",
     ) -> None:
         for name, value in (("segment_rows", segment_rows), ("compact_rows", compact_rows)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -104,6 +106,11 @@ class PredictionLog:
         for name, seconds in (("segment_seconds", segment_seconds), ("retention_days", retention_days)):
             if seconds is not None and not seconds > 0:
                 raise InvalidParameterError(f"{name} must be positive; got {seconds!r}", field=name)
+        if compression not in COMPRESSIONS:
+            raise InvalidParameterError(
+                f"compression must be one of {', '.join(COMPRESSIONS)}; got {compression!r}",
+                field="compression",
+            )
         if segment_seconds is None:
             raise InvalidParameterError("segment_seconds must be positive; got None", field="segment_seconds")
         self.root = Path(root)
@@ -113,6 +120,7 @@ class PredictionLog:
         self.fsync = fsync
         self.compact_rows = compact_rows
         self.maintenance_seconds = maintenance_seconds
+        self.compression = compression
         self._lock = threading.Lock()  # guards the streams' in-memory state
         self._maintenance_lock = threading.RLock()  # one compaction or retention pass at a time
         self._submit_lock = threading.Lock()  # nothing is queued after the writer's stop mark
@@ -142,13 +150,19 @@ class PredictionLog:
             ) from None
         self._lock_file = fd
         recovered: list[Chunk] = []
-        for endpoint in self._disk_endpoints():
-            for kind in (PREDICTIONS, FEEDBACK):
-                stream = self._stream(endpoint, kind)
-                chunk = stream.recover()
-                if chunk is not None:
-                    logger.info("prediction log: replaying %d rows of %s/%s", chunk.rows, endpoint, kind)
-                    recovered.append(chunk)
+        try:
+            for endpoint in self._disk_endpoints():
+                for kind in (PREDICTIONS, FEEDBACK):
+                    chunk = self._stream(endpoint, kind).recover()
+                    if chunk is not None:
+                        logger.info("prediction log: replaying %d rows of %s/%s", chunk.rows, endpoint, kind)
+                        recovered.append(chunk)
+        except BaseException:
+            with self._lock:
+                self._streams.clear()
+            os.close(fd)  # leave nothing half-open: the next start() recovers from the files again
+            self._lock_file = None
+            raise
         self._closing.clear()
         self._queue = queue.SimpleQueue()
         self._seal_queue = queue.SimpleQueue()
@@ -196,7 +210,7 @@ class PredictionLog:
         if rows == 0:
             future.set_result(None)
             return future
-        self._enqueue(_Item(entry.endpoint, PREDICTIONS, entry, future))
+        self._enqueue(Item(entry.endpoint, PREDICTIONS, entry, future))
         return future
 
     async def write(self, entry: LogEntry) -> None:
@@ -212,15 +226,33 @@ class PredictionLog:
         rows: list[int] | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Store true labels or values for earlier requests (every row, or the given ``rows``)."""
+        """Store true labels or values for earlier requests (every row, or the given ``rows``).
+
+        Durable on return. On a log that is not started (say, a CLI next to a running server, which
+        owns the root) the labels go straight into a new feedback segment instead of the WAL.
+        """
         check_endpoint(endpoint)
         at_us = to_micros(at if at is not None else datetime.now(UTC), field="at")
+        if not 0 <= at_us < MAX_EPOCH_SECONDS * 1e6:
+            raise InvalidParameterError(f"at must lie between 1970 and the year 5000; got {at}", field="at")
+        if threading.current_thread() in self._threads:
+            # A future's callback runs on the writer: waiting there for the writer would never end.
+            raise RuntimeError("add_feedback cannot be called from the prediction log's own threads")
         batch = feedback_batch(request_ids, values, rows, at_us)
+        if not self._running:
+            # Another process (a server) may own this root: write a sealed segment of our own, which
+            # needs no WAL and no lock; the owner adopts such segments when it next scans feedback.
+            stream = Stream(
+                self.root / endpoint / FEEDBACK, _TIME_COLUMN[FEEDBACK], self.fsync, self.compression
+            )
+            stream.ensure_folders()
+            _maintenance.write(stream, pa.Table.from_batches([batch]), wal_seq=_maintenance.EXTERNAL)
+            return
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._enqueue(_Item(endpoint, FEEDBACK, batch, future))
+        self._enqueue(Item(endpoint, FEEDBACK, batch, future))
         future.result()
 
-    def _enqueue(self, item: _Item) -> None:
+    def _enqueue(self, item: Item) -> None:
         with self._submit_lock:
             if not self._running:
                 raise StoreUnavailableError("the prediction log is not running; call start() first")
@@ -246,71 +278,55 @@ class PredictionLog:
             if stop:
                 return
 
-    def _commit(self, items: list[_Item]) -> None:
-        groups: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+    def _commit(self, items: list[Item]) -> None:
+        groups: dict[tuple[str, str], list[Item]] = defaultdict(list)
         for item in items:
             # Once RUNNING a future can no longer be cancelled, so set_result below cannot race a cancel.
             item.future.set_running_or_notify_cancel()
             groups[(item.endpoint, item.kind)].append(item)
+        # Write every endpoint's share first, then fsync each file: the disk sees all the writes before
+        # the first flush, and one journal commit often covers the other files too.
+        staged: list[tuple[Stream, list[Rows], list[Item]]] = []
         for (endpoint, kind), group in groups.items():
             try:
                 stream = self._stream(endpoint, kind)
-                batches, written = self._encode(kind, group)
+                batches, written = encode_group(kind, group)
                 if written:
-                    self._append(stream, batches)
+                    self._guarded(stream, lambda s, b=batches: s.open_wal().append(frame(b), sync=False))
+                    staged.append((stream, batches, written))
             except Exception as exc:
-                logger.exception("prediction log: could not write to %s/%s", endpoint, kind)
-                error = StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}")
-                _fail(group, error)
-                continue
-            for item in written:
-                _resolve(item.future, None)
-
-    def _encode(self, kind: str, group: list[_Item]) -> tuple[list[pa.RecordBatch], list[_Item]]:
-        """Arrow batches for ``group``; an entry that cannot be converted fails alone."""
-        if kind == FEEDBACK:
-            table = pa.Table.from_batches([item.payload for item in group])  # type: ignore[misc]
-            return table.combine_chunks().to_batches(), group
-        by_layout: dict[tuple[Any, ...], list[_Item]] = defaultdict(list)
-        for item in group:
-            by_layout[layout_key(item.payload)].append(item)  # type: ignore[arg-type]
-        batches, written = [], []
-        for same in by_layout.values():
+                self._fail_write(endpoint, kind, group, exc)
+        for stream, batches, written in staged:
             try:
-                batches.append(entries_to_batch([item.payload for item in same]))  # type: ignore[misc]
-                written.extend(same)
+                self._guarded(stream, lambda s: s.wal.sync())  # type: ignore[union-attr]
+            except Exception as exc:
+                self._fail_write(stream.folder.parent.name, stream.folder.name, written, exc)
                 continue
-            except Exception as exc:  # retried one by one below, so one bad entry fails alone
-                logger.warning("prediction log: a batch of %d entries failed to convert: %s", len(same), exc)
-            for item in same:
-                try:
-                    batches.append(entries_to_batch([item.payload]))  # type: ignore[list-item]
-                    written.append(item)
-                except InvalidParameterError as exc:
-                    _fail([item], exc)
-                except Exception as exc:
-                    message = f"the entry could not be stored: {exc}"
-                    _fail([item], InvalidParameterError(message, field="entry"))
-        return batches, written
+            with self._lock:
+                if not stream.active_rows:
+                    stream.active_since = time.monotonic()
+                stream.active.extend(batches)
+                stream.active_rows += sum(batch.num_rows for batch in batches)
+            for item in written:
+                resolve(item.future)
 
-    def _append(self, stream: Stream, batches: list[pa.RecordBatch]) -> None:
-        data = b"".join(encode_record(batch) for batch in batches)
+    def _fail_write(self, endpoint: str, kind: str, items: list[Item], exc: Exception) -> None:
+        logger.error("prediction log: could not write to %s/%s: %s", endpoint, kind, exc)
+        fail(items, StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}"))
+
+    def _guarded(self, stream: Stream, action: Callable[[Stream], None]) -> None:
+        """Run a WAL write or sync; on an OS error retire the file, whose tail is now unknown.
+
+        Its acknowledged rows are still sealed from memory; the next turn starts a fresh file.
+        """
         try:
-            stream.open_wal().append(data)
+            action(stream)
         except OSError:
-            # The file's tail is now unknown: close it (its acknowledged rows are still sealed from memory)
-            # and let the next turn start a fresh file.
             with self._lock:
                 chunk = stream.freeze()
             if chunk is not None:
                 self._seal_queue.put(chunk)
             raise
-        rows = sum(batch.num_rows for batch in batches)
-        with self._lock:
-            if not stream.active_rows:
-                stream.active_since = time.monotonic()
-            stream.active.extend(batches)
-            stream.active_rows += rows
 
     def _roll_wait(self) -> float:
         now, wait = time.monotonic(), 1.0
@@ -355,8 +371,8 @@ class PredictionLog:
                 self._seal_with_retry(chunk)
             if time.monotonic() >= next_maintenance and not self._closing.is_set():
                 try:
-                    self.enforce_retention()
-                    self.compact()
+                    self._expire(datetime.now(UTC))
+                    self._compact(None)
                 except Exception:
                     logger.exception("prediction log: maintenance failed")
                 next_maintenance = time.monotonic() + (self.maintenance_seconds or float("inf"))
@@ -393,21 +409,33 @@ class PredictionLog:
     def compact(self, endpoint: str | None = None) -> int:
         """Merge runs of small segments (within one UTC day) into larger ones; returns segments merged."""
         self._require_running()
-        with self._maintenance_lock:
-            return sum(
-                _maintenance.compact(stream, self._lock, self.compact_rows) for stream in self._pick(endpoint)
-            )
+        return self._compact(endpoint)
 
     def enforce_retention(self, now: datetime | None = None) -> int:
         """Delete segments whose newest row is older than ``retention_days``; returns segments deleted."""
         self._require_running()
+        return self._expire(now if now is not None else datetime.now(UTC))
+
+    def _compact(self, endpoint: str | None) -> int:
+        with self._maintenance_lock:
+            streams = self._pick(endpoint)
+            self._adopt_all(streams)
+            return sum(_maintenance.compact(stream, self._lock, self.compact_rows) for stream in streams)
+
+    def _expire(self, now: datetime) -> int:
         if self.retention_days is None:
             return 0
-        cutoff = to_micros(now if now is not None else datetime.now(UTC), field="now") - int(
-            timedelta(days=self.retention_days) / timedelta(microseconds=1)
-        )
+        keep = timedelta(days=self.retention_days) // timedelta(microseconds=1)
+        cutoff = to_micros(now, field="now") - keep
         with self._maintenance_lock:
-            return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in self._pick(None))
+            streams = self._pick(None)
+            self._adopt_all(streams)
+            return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in streams)
+
+    def _adopt_all(self, streams: list[Stream]) -> None:
+        for stream in streams:
+            if stream.folder.name == FEEDBACK:
+                self._adopt_external(stream)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -433,22 +461,27 @@ class PredictionLog:
     ) -> pa.Table:
         """Feedback rows with ``since <= at < until`` in time order: ``at``, ``request_id``, ``row``
         (null: every row of the request) and ``value``, typed when the window's values share a type."""
-        from shipyard.serving.predlog._feedback import decode_values
-
         table = self._scan(endpoint, FEEDBACK, since, until, None)
         value = decode_values(table) if table.num_rows else pa.nulls(0, pa.string())
         return table.select(["at", "request_id", "row"]).append_column("value", value)
 
     def labelled(
-        self, endpoint: str, *, since: datetime | None = None, until: datetime | None = None
+        self,
+        endpoint: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        columns: list[str] | None = None,
     ) -> pa.Table:
         """``scan`` plus ``label`` and ``label_at``: the latest feedback for each (request id, row).
 
         Every feedback ever stored for the endpoint is considered, since labels arrive after the window.
+        ``columns`` limits the prediction columns read (``label`` and ``label_at`` always follow).
         """
-        predictions = self.scan(endpoint, since=since, until=until)
-        feedback = self._scan(endpoint, FEEDBACK, None, None, None)
-        return join_latest(predictions, feedback)
+        needed = None if columns is None else list(dict.fromkeys([*columns, "request_id", "row"]))
+        predictions = self.scan(endpoint, since=since, until=until, columns=needed)
+        joined = join_latest(predictions, self._scan(endpoint, FEEDBACK, None, None, None))
+        return joined if columns is None else joined.select([*columns, "label", "label_at"])
 
     def _scan(
         self,
@@ -465,59 +498,40 @@ class PredictionLog:
         until_us = None if until is None else to_micros(until, field="until")
         time_column = _TIME_COLUMN[kind]
         wanted = None if columns is None else list(dict.fromkeys([*columns, time_column]))
-        tables = self._read(endpoint, kind, since_us, until_us, wanted)
-        table = unify(tables) if tables else _EMPTY[kind].empty_table()
-        if table.num_columns == 0:
-            table = _EMPTY[kind].empty_table()
-        table = sort_by_time(filter_time(table, time_column, since_us, until_us), time_column)
-        if columns is None:
-            return table
-        return pa.table(
-            {
-                name: table.column(name) if name in table.column_names else pa.nulls(table.num_rows)
-                for name in columns
-            }
+        tables = read_tables(
+            lambda: self._snapshot(endpoint, kind), self.root / endpoint / kind, since_us, until_us, wanted
         )
+        return finish_scan(tables, _EMPTY[kind], time_column, since_us, until_us, columns)
 
-    def _read(
-        self, endpoint: str, kind: str, since_us: int | None, until_us: int | None, wanted: list[str] | None
-    ) -> list[pa.Table]:
-        def overlaps(segment: Segment) -> bool:
-            return (since_us is None or segment.last_us >= since_us) and (
-                until_us is None or segment.first_us < until_us
-            )
+    def _snapshot(self, endpoint: str, kind: str) -> tuple[list[Segment], list[Rows]] | None:
+        """The stream's segments and in-memory rows, or None when this log does not hold it open."""
+        with self._lock:
+            stream = self._streams.get((endpoint, kind)) if self._running else None
+        if stream is None:
+            return None
+        if kind == FEEDBACK:
+            self._adopt_external(stream)
+        with self._lock:
+            memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
+            return list(stream.segments), memory
 
-        folder = self.root / endpoint / kind
-        for _ in range(_SCAN_ATTEMPTS):
-            before = None
+    def _adopt_external(self, stream: Stream) -> None:
+        """Add feedback segments that another process wrote (see ``add_feedback``) to the stream.
+
+        Skipped while compaction or retention runs (they swap files, and a listing taken then could
+        double rows); the segments are picked up by the next scan.
+        """
+        if not self._maintenance_lock.acquire(blocking=False):
+            return
+        try:
+            found = [s for s in list_segments(stream.segment_dir) if s.wal_seq == _maintenance.EXTERNAL]
             with self._lock:
-                stream = self._streams.get((endpoint, kind)) if self._running else None
-                if stream is not None:
-                    segments = list(stream.segments)
-                    memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
-            if stream is None:
-                if not folder.is_dir():
-                    return []
-                before = listing(folder)
-                try:
-                    segments, memory = read_only_view(folder)
-                except FileNotFoundError:
-                    continue
-            try:
-                tables = [read_segment(s, wanted) for s in segments if overlaps(s)]
-            except FileNotFoundError:
-                continue  # compaction or retention replaced it after the snapshot: take a new one
-            if before is not None and listing(folder) != before:
-                continue
-            if memory:
-                resident = batches_to_table(memory)
-                if wanted is not None:
-                    resident = resident.select([c for c in wanted if c in resident.column_names])
-                tables.append(resident)
-            return tables
-        raise StoreUnavailableError(
-            f"the prediction log of {endpoint!r} kept changing while being read; try again"
-        )
+                known = {s.path for s in stream.segments}
+                new = [s for s in found if s.path not in known]
+                if new:
+                    stream.segments = sorted(stream.segments + new, key=lambda s: (s.first_us, s.path.name))
+        finally:
+            self._maintenance_lock.release()
 
     # -- inventory ---------------------------------------------------------------------------------
 
@@ -533,17 +547,14 @@ class PredictionLog:
         totals = dict.fromkeys(("rows", "segments", "bytes", "wal_bytes", "feedback_rows"), 0)
         for name in names:
             for kind in (PREDICTIONS, FEEDBACK):
-                with self._lock:
-                    stream = self._streams.get((name, kind)) if self._running else None
-                    if stream is not None:
-                        segments = list(stream.segments)
-                        memory_rows = stream.active_rows + sum(chunk.rows for chunk in stream.pending)
-                if stream is None:
+                held = self._snapshot(name, kind)
+                if held is None:
                     folder = self.root / name / kind
                     if not folder.is_dir():
                         continue
-                    segments, batches = read_only_view(folder)
-                    memory_rows = sum(b.num_rows for b in batches)
+                    held = read_only_view(folder)
+                segments, memory = held
+                memory_rows = sum(b.num_rows for b in memory)
                 rows = sum(s.rows for s in segments) + memory_rows
                 totals["rows" if kind == PREDICTIONS else "feedback_rows"] += rows
                 totals["segments"] += len(segments)
@@ -567,7 +578,7 @@ class PredictionLog:
         with self._lock:
             stream = self._streams.get((endpoint, kind))
             if stream is None:
-                stream = Stream(self.root / endpoint / kind, _TIME_COLUMN[kind], self.fsync)
+                stream = Stream(self.root / endpoint / kind, _TIME_COLUMN[kind], self.fsync, self.compression)
                 self._streams[(endpoint, kind)] = stream
                 created = True
             else:
@@ -585,14 +596,3 @@ class PredictionLog:
     def _require_running(self) -> None:
         if not self._running:
             raise StoreUnavailableError("the prediction log is not running; call start() first")
-
-
-def _resolve(future: concurrent.futures.Future[None], result: None) -> None:
-    with contextlib.suppress(concurrent.futures.InvalidStateError):
-        future.set_result(result)
-
-
-def _fail(items: list[_Item], error: BaseException) -> None:
-    for item in items:
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            item.future.set_exception(error)
