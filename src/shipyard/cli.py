@@ -17,6 +17,7 @@ from shipyard.core import cli as core_cli
 from shipyard.core.console import console, error_console
 from shipyard.core.errors import ConfigurationError, ShipyardError
 from shipyard.monitoring.cli import drift_command
+from shipyard.monitoring.monitor_cli import monitors_app
 from shipyard.registry import cli as registry_cli
 from shipyard.serving import cli as serving_cli
 from shipyard.tracking import cli as tracking_cli
@@ -132,6 +133,7 @@ app.add_typer(registry_cli.registry_app, name="registry")
 app.add_typer(tracking_cli.runs_app, name="runs")
 app.add_typer(usecases_cli.app, name="usecases")
 app.add_typer(serving_cli.endpoints_app, name="endpoints")
+app.add_typer(monitors_app, name="monitors")
 
 
 def main() -> None:

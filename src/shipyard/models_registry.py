@@ -6,6 +6,7 @@ Alembic and the test suite import this; a new stage adds one line here.
 from __future__ import annotations
 
 import shipyard.core.tables
+import shipyard.monitoring.tables
 import shipyard.registry.tables
 import shipyard.serving.tables
 import shipyard.tracking.tables

@@ -29,6 +29,9 @@ from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
 from shipyard.core.webhooks import WebhookDispatcher
+from shipyard.monitoring import routes as monitor_routes
+from shipyard.monitoring.scheduler import MonitorScheduler
+from shipyard.monitoring.views import prediction_log_reader
 from shipyard.registry import routes as registry_routes
 from shipyard.serving import endpoint_routes
 from shipyard.serving.hosting import HostedServing, include_data_plane
@@ -146,9 +149,14 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         if hosted is not None:
             await hosted.start()
             app.state.serving = hosted.manager
+        # Monitors read this process's own prediction log, or the folder's files when it does not serve.
+        log = hosted.predlog if hosted is not None else prediction_log_reader(app.state.platform)
+        monitor_scheduler = MonitorScheduler(app.state.platform, lambda: log)
+        await monitor_scheduler.start()
         try:
             yield
         finally:
+            await monitor_scheduler.stop()
             if hosted is not None:
                 await hosted.stop()
             dispatcher.stop()
@@ -180,6 +188,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(usecase_routes.portfolio_router)
     app.include_router(usecase_routes.usecase_router)
     app.include_router(endpoint_routes.router)
+    app.include_router(monitor_routes.router)
     if settings.serving_enabled:
         include_data_plane(app, max_body_bytes=settings.serving_max_body_bytes)
     # The web UI: its own sub-application (HTML errors, cookie auth with CSRF), not in the OpenAPI document.

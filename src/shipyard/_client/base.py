@@ -19,6 +19,7 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.models.sdk import ModelMethods
+from shipyard.monitoring.sdk import MonitorMethods
 from shipyard.registry.sdk import RegistryMethods
 from shipyard.serving.sdk import ServingMethods
 from shipyard.tracking.sdk import TrackingMethods
@@ -27,7 +28,9 @@ from shipyard.usecases.sdk import UseCaseMethods
 __all__ = ["BaseClient"]
 
 
-class BaseClient(TrackingMethods, RegistryMethods, ModelMethods, ServingMethods, UseCaseMethods, abc.ABC):
+class BaseClient(
+    TrackingMethods, RegistryMethods, ModelMethods, ServingMethods, MonitorMethods, UseCaseMethods, abc.ABC
+):
     """Methods every client has, with the same signatures and return types in both modes."""
 
     @abc.abstractmethod

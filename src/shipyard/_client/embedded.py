@@ -23,6 +23,7 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.models.sdk import EmbeddedModelMethods
+from shipyard.monitoring.sdk import EmbeddedMonitorMethods
 from shipyard.registry.sdk import EmbeddedRegistryMethods
 from shipyard.serving.sdk import EmbeddedServingMethods
 from shipyard.tracking.sdk import EmbeddedTrackingMethods
@@ -36,6 +37,7 @@ class EmbeddedClient(
     EmbeddedRegistryMethods,
     EmbeddedModelMethods,
     EmbeddedServingMethods,
+    EmbeddedMonitorMethods,
     EmbeddedUseCaseMethods,
     BaseClient,
 ):

@@ -27,6 +27,7 @@ from shipyard.core.schemas import (
     VersionPublic,
 )
 from shipyard.models.sdk import RemoteModelMethods
+from shipyard.monitoring.sdk import RemoteMonitorMethods
 from shipyard.registry.sdk import RemoteRegistryMethods
 from shipyard.serving.sdk import RemoteServingMethods
 from shipyard.tracking.sdk import RemoteTrackingMethods
@@ -69,6 +70,7 @@ class RemoteClient(
     RemoteRegistryMethods,
     RemoteModelMethods,
     RemoteServingMethods,
+    RemoteMonitorMethods,
     RemoteUseCaseMethods,
     BaseClient,
 ):
