@@ -53,6 +53,14 @@ class HostedServing:
             return [endpoints.spec_of(row) for row in endpoints.list_endpoints(session)]
 
     def _audit(self, event: str, payload: dict[str, Any]) -> None:
+        # A load runs in the background: it is not part of the request that may have started it.
+        token = audit.current_request_id.set(None)
+        try:
+            self._record(event, payload)
+        finally:
+            audit.current_request_id.reset(token)
+
+    def _record(self, event: str, payload: dict[str, Any]) -> None:
         with self.platform.database.session(write=True) as session:
             audit.record(
                 session,
