@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -150,10 +152,11 @@ TRAFFIC = 240  # requests: the second half drifted
 
 
 def drifted(rows: Any) -> Any:
-    """Larger, rougher cells than in training: the size and texture features shift up."""
+    """Larger, rougher, more irregular cells than in training: size, texture and concavity shift up."""
     shifted = rows.copy()
-    for column in [c for c in rows.columns if "radius" in c or "perimeter" in c or "texture" in c]:
-        shifted[column] = shifted[column] * 1.35
+    for column in rows.columns:
+        if any(word in column for word in ("radius", "perimeter", "texture", "area", "concav")):
+            shifted[column] = shifted[column] * (1.35**2 if "area" in column else 1.35)
     return shifted
 
 
@@ -189,7 +192,7 @@ def send_traffic(url: str, token: str) -> dict[str, Any]:
                 http.post(f"/endpoints/{MODEL_NAME}/invocations", json=body).raise_for_status()
             by_protocol[protocol] += 1
     triton.close()
-    return {"sent": sent, "by_protocol": by_protocol}
+    return {"sent": sent, "by_protocol": by_protocol, "rows": rows}
 
 
 def feed_labels(admin: Any, traffic: dict[str, Any]) -> str:
@@ -197,6 +200,127 @@ def feed_labels(admin: Any, traffic: dict[str, Any]) -> str:
         admin.send_feedback(MODEL_NAME, request_id, label)
     counts = ", ".join(f"{k} {v}" for k, v in traffic["by_protocol"].items())
     return f"{TRAFFIC} predictions ({counts}); {len(traffic['sent'])} delayed labels sent back"
+
+
+class AlertReceiver:
+    """A local webhook receiver on loopback: it keeps every delivery it gets."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                received.append({"headers": dict(self.headers), "body": json.loads(body or b"{}")})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def monitor_endpoint(url: str, admin_secret: str, admin: Any, receiver: AlertReceiver) -> dict[str, Any]:
+    """A monitor against the training set, alert rules to a local webhook, and the windows scored."""
+    x_train, _, y_train, _ = _split()
+    reference = DEMO_HOME / "reference.parquet"
+    x_train.assign(target=y_train).to_parquet(reference)
+    with (
+        Client(url, token=admin_secret) as client,
+        client.start_run("cancer-screening", run_name="reference") as run,
+    ):
+        run.log_artifact(reference)
+        run_id = run.run_id
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_secret}"}, timeout=30) as http:
+        http.post(
+            "/api/v1/webhooks", json={"name": "demo-alerts", "url": receiver.url, "events": ["monitor.alert"]}
+        ).raise_for_status()
+    monitor = admin.create_monitor(
+        MODEL_NAME,
+        "drift-and-quality",
+        f"runs:/{run_id}/reference.parquet",
+        window_kind="count",
+        window_size=TRAFFIC // 4,
+        target_column="target",
+    )
+    admin.create_alert_rule(monitor.id, "drift_share", ">", 0.3, name="feature drift")
+    admin.create_alert_rule(monitor.id, "accuracy", "<", 0.9, name="accuracy drop")
+    outcome = admin.run_monitor(monitor.id)
+    deadline = time.monotonic() + 60
+    while len(receiver.received) < len([e for e in outcome.alert_events if e.to_state == "firing"]):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the alert webhook was not delivered within a minute")
+        time.sleep(0.2)
+    return {"monitor": monitor, "outcome": outcome}
+
+
+def monitoring_table(monitored: dict[str, Any]) -> str:
+    outcome = monitored["outcome"]
+    table = Table(title="Monitor windows (count windows over the prediction log)", title_justify="left")
+    for column in ("window", "rows", "drift share", "dataset drift", "drift type", "accuracy", "labels"):
+        table.add_column(column)
+    for index, result in enumerate(outcome.results, start=1):
+        accuracy = result.performance.get("accuracy")
+        table.add_row(
+            str(index),
+            str(result.rows),
+            f"{result.drift_share:.2f}" if result.drift_share is not None else "-",
+            "yes" if result.dataset_drift else "no",
+            result.drift_type or "-",
+            f"{accuracy:.3f}" if accuracy is not None else "-",
+            f"{result.label_coverage:.0%}" if result.label_coverage is not None else "-",
+        )
+    console.print(table)
+    drifted = [r for r in outcome.results if r.dataset_drift]
+    if not drifted or outcome.results[0].dataset_drift:
+        raise RuntimeError("monitoring should flag the drifted half of the traffic, and only that half")
+    firing = [e for e in outcome.alert_events if e.to_state == "firing"]
+    if not firing:
+        raise RuntimeError("no alert fired for the drifted traffic")
+    first, last = outcome.results[0].performance, drifted[-1].performance
+    start = outcome.results.index(drifted[0]) + 1
+    before, after = first.get("accuracy", float("nan")), last.get("accuracy", float("nan"))
+    alerts = ", ".join(e.message for e in firing)[:120]
+    return (
+        f"drift from window {start} (type: {drifted[-1].drift_type}); accuracy {before:.3f} → {after:.3f}; "
+        f"{len(firing)} alert(s) delivered to the local webhook ({alerts})"
+    )
+
+
+def drift_report(traffic: dict[str, Any]) -> str:
+    """The drifted half against the training set, as the self-contained HTML report of `shipyard drift`."""
+    x_train, *_ = _split()
+    reference, current = DEMO_HOME / "reference.parquet", DEMO_HOME / "drifted-traffic.parquet"
+    traffic["rows"].iloc[TRAFFIC // 2 :].to_parquet(current)
+    report = DEMO_HOME / "drift-report.html"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shipyard",
+            "drift",
+            str(reference),
+            str(current),
+            "--columns",
+            ",".join(x_train.columns),
+            "--html",
+            str(report),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return str(report)
 
 
 def main() -> int:
@@ -302,6 +426,16 @@ def main() -> int:
             lambda: send_traffic(url, viewer_secret),
         )
         steps.run("feed the delayed labels back", lambda: feed_labels(admin, traffic))
+        receiver = AlertReceiver()
+        stack.callback(receiver.close)
+        monitored = steps.run(
+            "monitor the endpoint: drift, its type, accuracy from the delayed labels, alerts",
+            lambda: monitor_endpoint(url, admin_secret, admin, receiver),
+        )
+        steps.run(
+            "drift detected, performance drop measured, alert delivered", lambda: monitoring_table(monitored)
+        )
+        report_file = steps.run("write the drift report (HTML, offline)", lambda: drift_report(traffic))
         events = list(admin.iter_audit())
 
     table = Table(title="Audit trail (newest first)", title_justify="left")
@@ -321,6 +455,9 @@ def main() -> int:
         Panel.fit(
             f"{len(steps.done)} steps passed in {total:.1f} s\n"
             f"demo home: {DEMO_HOME} (remove with `make demo-clean`)\n"
+            f"drift report: {report_file}\n"
+            f"pages (while a server runs on {url}): {url}/ui/ (portfolio, runs, registry, audit), "
+            f"{url}/api/v1/endpoints/{MODEL_NAME}, {url}/metrics\n"
             f"audit events: {len(events)}; see them again with:\n"
             f"  SHIPYARD_HOME={DEMO_HOME} .venv/bin/shipyard audit",
             title="Summary",
