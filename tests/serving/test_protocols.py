@@ -76,28 +76,31 @@ def test_tritonclient_errors(endpoints_ready: str, rows: object) -> None:
     assert unknown.value.status() == "404"
 
 
-MLFLOW_BODIES = ["dataframe_split", "dataframe_records", "instances", "inputs", "csv"]
-
-
-@pytest.mark.parametrize("form", MLFLOW_BODIES)
-def test_mlflow_invocations_formats(endpoints_ready: str, rows: object, form: str) -> None:
+def _mlflow_body(rows: object, form: str) -> tuple[bytes, str]:
     if form == "csv":
         buffer = io.StringIO()
         rows.to_csv(buffer, index=False)
-        content, content_type = buffer.getvalue().encode(), "text/csv"
+        return buffer.getvalue().encode(), "text/csv"
+    if form == "dataframe_split":
+        payload = {"dataframe_split": rows.to_dict(orient="split", index=False)}
+    elif form in ("dataframe_records", "instances"):
+        payload = {form: rows.to_dict(orient="records")}
     else:
-        if form == "dataframe_split":
-            payload = {"dataframe_split": rows.to_dict(orient="split", index=False)}
-        elif form in ("dataframe_records", "instances"):
-            payload = {form: rows.to_dict(orient="records")}
-        else:
-            payload = {"inputs": rows.to_dict(orient="list")}
-        content, content_type = httpx.Request("POST", "/", json=payload).content, "application/json"
-    response = post(
-        f"{endpoints_ready}/endpoints/lr/invocations", content=content, headers={"content-type": content_type}
-    )
-    assert response.status_code == 200, response.text
-    assert response.json() == {"predictions": pipeline().predict(rows).tolist()}
+        payload = {"inputs": rows.to_dict(orient="list")}
+    return httpx.Request("POST", "/", json=payload).content, "application/json"
+
+
+def test_mlflow_invocations_formats(endpoints_ready: str, rows: object) -> None:
+    expected = {"predictions": pipeline().predict(rows).tolist()}
+    for form in ("dataframe_split", "dataframe_records", "instances", "inputs", "csv"):
+        content, content_type = _mlflow_body(rows, form)
+        response = post(
+            f"{endpoints_ready}/endpoints/lr/invocations",
+            content=content,
+            headers={"content-type": content_type},
+        )
+        assert response.status_code == 200, (form, response.text)
+        assert response.json() == expected, form
 
 
 def test_mlflow_invocations_errors_match_mlflow(endpoints_ready: str) -> None:

@@ -118,7 +118,10 @@ class ServingManager:
     async def start(self, specs: Sequence[EndpointSpec] = ()) -> None:
         for spec in specs:
             await self.put(spec)
-        await self.sync_specs()
+        try:
+            await self.sync_specs()
+        except Exception:  # e.g. migrations pending: serve nothing yet, retry on every poll
+            logger.exception("could not read the endpoints from the store; retrying on the next poll")
         if self._watcher is None and self.poll_interval > 0:
             self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="serving-watch")
 
