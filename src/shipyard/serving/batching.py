@@ -39,7 +39,7 @@ class CostModel:
     >>> for rows, seconds in [(1, 0.010), (8, 0.011), (16, 0.012), (4, 0.0105)]:
     ...     model.observe(rows, seconds)
     >>> round(model.predict(32) * 1000, 1)
-    14.0
+    14.1
     """
 
     def __init__(self, window: int = 64) -> None:

@@ -49,7 +49,9 @@ ENDPOINT_FIELDS = (
 
 
 def check_endpoint_name(name: object) -> str:
-    """>>> check_endpoint_name("churn-v2")
+    """A safe endpoint name: it appears in URLs, metric labels and prediction-log folders.
+
+    >>> check_endpoint_name("churn-v2")
     'churn-v2'
     """
     if not isinstance(name, str) or not _NAME.match(name) or ".." in name:

@@ -18,6 +18,11 @@ from shipyard.serving.runtime import Request as InferRequest
 __all__ = ["Call", "new_request_id", "read_body", "run_inference"]
 
 
+#: The endpoint label of requests naming no endpoint served here: names from clients must not mint
+#: new metric series (that would let any caller grow the metrics without bound).
+UNKNOWN = "(unknown)"
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
 
@@ -68,7 +73,7 @@ class Call:
             runtime.users -= 1
             self._released = True
         manager.metrics.observe_request(
-            endpoint=self.endpoint,
+            endpoint=self.endpoint if self.endpoint in manager.endpoints else UNKNOWN,
             model=runtime.ref.name if runtime else "",
             version=runtime.ref.version if runtime else "",
             protocol=self.protocol,

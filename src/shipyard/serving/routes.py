@@ -14,10 +14,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.errors import NotFoundError, ShipyardError, StateConflictError
+from shipyard.core.schemas import API_ERRORS
 from shipyard.serving import protocols
 from shipyard.serving.codecs import v2 as v2_codec
 from shipyard.serving.feedback import FeedbackAccepted, FeedbackBody, store_feedback
@@ -31,6 +32,31 @@ logger = logging.getLogger(__name__)
 
 V2_TYPES = ("application/json", "application/octet-stream")
 JSON = "application/json"
+
+
+def _error_schema(
+    schema: dict[str, Any], *codes: int, extra: dict[str, Any] | None = None
+) -> dict[int | str, Any]:
+    content = {JSON: {"schema": schema}, **(extra or {})}
+    return {code: {"description": "Error in the protocol's own shape", "content": content} for code in codes}
+
+
+# Inference protocols answer in their own error shapes; auth failures keep the platform's (API_ERRORS).
+V2_ERRORS = _error_schema(
+    {"type": "object", "properties": {"error": {"type": "string"}}}, 400, 404, 413, 415, 503
+)
+MLFLOW_ERRORS = _error_schema(
+    {
+        "type": "object",
+        "required": ["error_code", "message"],
+        "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+    },
+    400,
+    404,
+    413,
+    415,
+    extra={"text/plain": {"schema": {"type": "string"}}},
+)
 
 
 def _v2_error(exc: BaseException) -> Response:
@@ -53,22 +79,34 @@ def data_plane_router(
     dependencies: Sequence[Any] = (),
     feedback_dependencies: Sequence[Any] = (),
 ) -> APIRouter:
-    router = APIRouter(dependencies=list(dependencies), tags=["serving"])
+    router = APIRouter(dependencies=list(dependencies), tags=["serving"], responses=API_ERRORS)
     read_only = {"x-read-only": True, "x-data-plane": True}
 
     # -- Open Inference Protocol V2 ----------------------------------------------------------------
-    @router.get("/v2", summary="V2 server metadata", openapi_extra={"x-data-plane": True})
+    @router.get(
+        "/v2", responses=V2_ERRORS, summary="V2 server metadata", openapi_extra={"x-data-plane": True}
+    )
     async def v2_server(request: Request) -> Response:
         from shipyard._version import __version__
 
         body = {"name": "shipyard", "version": __version__, "extensions": ["binary_tensor_data"]}
         return Response(orjson.dumps(body), media_type=JSON)
 
-    @router.get("/v2/health/live", summary="V2 server liveness", openapi_extra={"x-data-plane": True})
+    @router.get(
+        "/v2/health/live",
+        responses=V2_ERRORS,
+        summary="V2 server liveness",
+        openapi_extra={"x-data-plane": True},
+    )
     async def v2_live() -> Response:
         return Response(b'{"live":true}', media_type=JSON)
 
-    @router.get("/v2/health/ready", summary="V2 server readiness", openapi_extra={"x-data-plane": True})
+    @router.get(
+        "/v2/health/ready",
+        responses=V2_ERRORS,
+        summary="V2 server readiness",
+        openapi_extra={"x-data-plane": True},
+    )
     async def v2_ready(request: Request) -> Response:
         manager = get_manager(request)
         ready = all(e.active is not None for e in manager.endpoints.values())
@@ -120,36 +158,51 @@ def data_plane_router(
         },
     }
 
-    @router.get("/v2/models/{name}", summary="V2 model metadata", openapi_extra={"x-data-plane": True})
+    @router.get(
+        "/v2/models/{name}",
+        responses=V2_ERRORS,
+        summary="V2 model metadata",
+        openapi_extra={"x-data-plane": True},
+    )
     async def v2_model(request: Request, name: str) -> Response:
         return await model_metadata(request, name, None)
 
     @router.get(
         "/v2/models/{name}/versions/{version}",
+        responses=V2_ERRORS,
         summary="V2 model version metadata",
         openapi_extra={"x-data-plane": True},
     )
     async def v2_model_version(request: Request, name: str, version: str) -> Response:
         return await model_metadata(request, name, version)
 
-    @router.get("/v2/models/{name}/ready", summary="V2 model readiness", openapi_extra={"x-data-plane": True})
+    @router.get(
+        "/v2/models/{name}/ready",
+        responses=V2_ERRORS,
+        summary="V2 model readiness",
+        openapi_extra={"x-data-plane": True},
+    )
     async def v2_model_ready(request: Request, name: str) -> Response:
         return await model_ready(request, name, None)
 
     @router.get(
         "/v2/models/{name}/versions/{version}/ready",
+        responses=V2_ERRORS,
         summary="V2 model version readiness",
         openapi_extra={"x-data-plane": True},
     )
     async def v2_model_version_ready(request: Request, name: str, version: str) -> Response:
         return await model_ready(request, name, version)
 
-    @router.post("/v2/models/{name}/infer", summary="V2 inference", openapi_extra=infer_docs)
+    @router.post(
+        "/v2/models/{name}/infer", responses=V2_ERRORS, summary="V2 inference", openapi_extra=infer_docs
+    )
     async def v2_infer(request: Request, name: str) -> Response:
         return await infer(request, name, None)
 
     @router.post(
         "/v2/models/{name}/versions/{version}/infer",
+        responses=V2_ERRORS,
         summary="V2 inference on a version",
         openapi_extra=infer_docs,
     )
@@ -173,23 +226,34 @@ def data_plane_router(
         },
     }
 
-    @router.post("/invocations", summary="MLflow scoring (the only endpoint)", openapi_extra=invocation_docs)
+    @router.post(
+        "/invocations",
+        responses=MLFLOW_ERRORS,
+        summary="MLflow scoring (the only endpoint)",
+        openapi_extra=invocation_docs,
+    )
     async def mlflow_invocations(request: Request) -> Response:
         return await invocations(request, None)
 
     @router.post(
         "/endpoints/{name}/invocations",
+        responses=MLFLOW_ERRORS,
         summary="MLflow scoring on an endpoint",
         openapi_extra=invocation_docs,
     )
     async def endpoint_invocations(request: Request, name: str) -> Response:
         return await invocations(request, name)
 
-    @router.get("/ping", summary="MLflow-style liveness", openapi_extra={"x-data-plane": True})
+    @router.get(
+        "/ping",
+        summary="MLflow-style liveness (503 while an endpoint has no model loaded)",
+        response_class=PlainTextResponse,
+        responses={503: {"description": "An endpoint is still loading", "content": {"text/plain": {}}}},
+        openapi_extra={"x-data-plane": True},
+    )
     async def ping(request: Request) -> Response:
-        manager = get_manager(request)
-        ready = bool(manager.endpoints) and all(e.active is not None for e in manager.endpoints.values())
-        return Response(b"\n", status_code=200 if ready else 503, media_type=JSON)
+        ready = all(e.active is not None for e in get_manager(request).endpoints.values())
+        return PlainTextResponse("\n", status_code=200 if ready else 503)
 
     # -- native ------------------------------------------------------------------------------------------
     native_docs = {
@@ -254,7 +318,11 @@ def data_plane_router(
 
     # -- metrics ---------------------------------------------------------------------------------------
     @router.get(
-        "/metrics", summary="Prometheus metrics of the data plane", openapi_extra={"x-data-plane": True}
+        "/metrics",
+        summary="Prometheus metrics of the data plane",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+        openapi_extra={"x-data-plane": True},
     )
     async def metrics(request: Request) -> Response:
         return Response(get_manager(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

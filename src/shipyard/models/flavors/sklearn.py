@@ -16,7 +16,15 @@ __all__ = ["SklearnFlavor"]
 
 FILE = "model.skops"
 #: Types a package may ask skops to trust: classes of these libraries, never arbitrary callables.
-LIBRARY_TYPES = ("sklearn.", "numpy.", "scipy.")
+LIBRARY_TYPES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "lightgbm.",
+    "xgboost.",
+    "collections.OrderedDict",
+    "collections.defaultdict",
+)
 PICKLE_FORMATS = ("pickle", "cloudpickle")
 
 
