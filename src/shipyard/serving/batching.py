@@ -20,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import numpy as np
-
 __all__ = ["AdaptiveBatcher", "BatchStats", "BatcherClosedError", "CostModel"]
 
 In = TypeVar("In")
@@ -44,18 +42,35 @@ class CostModel:
 
     def __init__(self, window: int = 64) -> None:
         self._samples: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
+        # Running sums over the window: each batch updates the fit in O(1), on the event loop.
+        self._n = self._sx = self._sy = self._sxx = self._sxy = 0.0
         self.intercept = 0.0
         self.slope = 0.0
 
     def observe(self, rows: int, seconds: float) -> None:
+        if len(self._samples) == self._samples.maxlen:
+            self._add(*self._samples[0], sign=-1.0)
         self._samples.append((rows, seconds))
-        sizes = np.fromiter((s[0] for s in self._samples), dtype=float)
-        times = np.fromiter((s[1] for s in self._samples), dtype=float)
-        if np.ptp(sizes) > 0:
-            slope, intercept = np.polyfit(sizes, times, 1)
-            self.slope, self.intercept = max(float(slope), 0.0), max(float(intercept), 0.0)
-        else:
-            self.slope, self.intercept = 0.0, float(np.median(times))
+        self._add(rows, seconds, sign=1.0)
+        n, sx, sy = self._n, self._sx, self._sy
+        spread = n * self._sxx - sx * sx
+        if spread > 1e-9 * max(n * self._sxx, 1.0):
+            slope = (n * self._sxy - sx * sy) / spread
+            self.slope = max(slope, 0.0)
+            self.intercept = max((sy - slope * sx) / n, 0.0)
+        else:  # every batch the same size: the cost is their mean
+            self.slope, self.intercept = 0.0, sy / n
+
+    def _add(self, rows: float, seconds: float, *, sign: float) -> None:
+        self._n += sign
+        self._sx += sign * rows
+        self._sy += sign * seconds
+        self._sxx += sign * rows * rows
+        self._sxy += sign * rows * seconds
+
+    @property
+    def samples(self) -> int:
+        return len(self._samples)
 
     def predict(self, rows: float) -> float:
         return self.intercept + self.slope * rows
@@ -103,6 +118,8 @@ class AdaptiveBatcher(Generic[In, Out]):
         self._queue: collections.deque[_Pending[In, Out]] = collections.deque()
         self._queued_rows = 0
         self._arrived = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # set while gathering (see _next_arrival)
+        self._woken = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -130,6 +147,10 @@ class AdaptiveBatcher(Generic[In, Out]):
         self._queued_rows += rows
         self.in_flight += 1
         self._arrived.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._woken = True
+            waiter.set_result(None)
         try:
             return await pending.future
         finally:
@@ -170,11 +191,28 @@ class AdaptiveBatcher(Generic[In, Out]):
             if remaining <= 0:
                 return
             pause = remaining if self._queued_rows < self._last_rows else max(2 * self._gap, 0.001)
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), timeout=min(remaining, pause))
-            except TimeoutError:
+            if not await self._next_arrival(min(remaining, pause)):
                 return
+
+    async def _next_arrival(self, timeout: float) -> bool:
+        """Wait for the next submit, at most ``timeout`` seconds; whether one came.
+
+        A future and a timer rather than ``asyncio.wait_for``, which creates a task per call: this
+        runs once per arriving request under load."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(timeout, lambda: waiter.done() or waiter.set_result(None))
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+        return self._arrivals_since_wait()
+
+    def _arrivals_since_wait(self) -> bool:
+        arrived, self._woken = self._woken, False
+        return arrived
 
     def _take(self) -> list[_Pending[In, Out]]:
         batch = [self._queue.popleft()]
@@ -201,10 +239,9 @@ class AdaptiveBatcher(Generic[In, Out]):
             if not live:
                 continue
             started = time.perf_counter()
+            items = [p.item for p in live]
             try:
-                outputs = await loop.run_in_executor(
-                    self._executor, self._run_isolated, [p.item for p in live]
-                )
+                outputs = await loop.run_in_executor(self._executor, self._run_isolated, items)
             except BaseException as exc:
                 for pending in live:
                     if not pending.future.done():
