@@ -16,11 +16,11 @@ from urllib.parse import parse_qsl, unquote
 
 from shipyard.core.errors import (
     AuthenticationError,
-    PayloadTooLargeError,
     PermissionDeniedError,
     ShipyardError,
 )
 from shipyard.serving import protocols
+from shipyard.serving.http import BodyLimit
 from shipyard.serving.manager import ServingManager
 
 __all__ = ["FastPath"]
@@ -97,21 +97,14 @@ class FastPath:
 
 def _reader(headers: dict[str, str], receive: Receive) -> Callable[[int], Awaitable[bytes]]:
     async def read(limit: int) -> bytes:
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLargeError(
-                f"request body of {declared} bytes is over the {limit}-byte limit", field="body"
-            )
+        counter = BodyLimit(limit, headers.get("content-length"))
         chunks: list[bytes] = []
-        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise ShipyardError("the client went away before sending the whole body")
             chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLargeError(f"request body is over the {limit}-byte limit", field="body")
+            counter.add(chunk)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -15,7 +15,7 @@ from shipyard.serving.rows import Rows
 from shipyard.serving.runtime import ModelRuntime, Prediction
 from shipyard.serving.runtime import Request as InferRequest
 
-__all__ = ["Call", "new_request_id", "read_body", "run_inference"]
+__all__ = ["BodyLimit", "Call", "new_request_id", "read_body", "run_inference"]
 
 
 #: The endpoint label of requests naming no endpoint served here: names from clients must not mint
@@ -27,18 +27,28 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+class BodyLimit:
+    """Counts a body's bytes as they arrive and refuses (413) past ``limit``, before reading it all."""
+
+    def __init__(self, limit: int, declared: str | None) -> None:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLargeError(
+                f"request body of {declared} bytes is over the {limit}-byte limit", field="body"
+            )
+        self.limit, self.size = limit, 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise PayloadTooLargeError(f"request body is over the {self.limit}-byte limit", field="body")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (413) anything over ``limit`` bytes before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(
-            f"request body of {declared} bytes is over the {limit}-byte limit", field="body"
-        )
-    chunks, size = [], 0
+    counter = BodyLimit(limit, request.headers.get("content-length"))
+    chunks = []
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError(f"request body is over the {limit}-byte limit", field="body")
+        counter.add(chunk)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -52,7 +62,6 @@ class Call:
     received_at: float
     started: float
     runtime: ModelRuntime | None = None
-    status: int = 200
     _released: bool = False
 
     @classmethod
