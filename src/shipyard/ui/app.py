@@ -30,13 +30,15 @@ __all__ = ["PAGES", "create_ui"]
 
 logger = logging.getLogger(__name__)
 
-# Page modules, in navigation order. Serving and monitoring pages join this list when they exist.
+# Page modules, in navigation order.
 PAGES = (
     "shipyard.ui.pages.login",
     "shipyard.ui.pages.portfolio",
     "shipyard.ui.pages.experiments",
     "shipyard.ui.pages.runs",
     "shipyard.ui.pages.registry",
+    "shipyard.ui.pages.endpoints",
+    "shipyard.ui.pages.monitoring",
     "shipyard.ui.pages.audit",
     "shipyard.ui.pages.settings",
 )

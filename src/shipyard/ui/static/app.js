@@ -68,7 +68,7 @@
     var opts = {
       width: width,
       height: 220,
-      scales: { x: { time: false } },
+      scales: { x: { time: !!payload.x_time } },
       series: series,
       legend: { show: payload.series.length <= 30 },
       axes: [
