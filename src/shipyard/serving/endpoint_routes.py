@@ -27,7 +27,7 @@ from shipyard.serving.schemas import (
 )
 from shipyard.serving.tables import ServingEndpoint
 
-__all__ = ["router"]
+__all__ = ["check_resolves", "router", "status_of"]
 
 router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"], responses=API_ERRORS)
 EndpointName = Annotated[str, Path(max_length=64, description="endpoint name")]
@@ -79,8 +79,8 @@ def _public(row: ServingEndpoint, manager: ServingManager | None) -> EndpointPub
     )
 
 
-async def _check_resolves(request: Request, uri: str) -> None:
-    manager = _manager(request)
+async def check_resolves(manager: ServingManager | None, uri: str) -> None:
+    """Refuse (400 on ``model_uri``) a URI that names no model here; skipped when nothing is served."""
     if manager is None:
         return
     try:
@@ -117,7 +117,7 @@ async def create_endpoint(
     request: Request, body: EndpointCreate, platform: PlatformDep, actor: EditorDep
 ) -> EndpointPublic:
     endpoints.check_model_uri(body.model_uri)
-    await _check_resolves(request, body.model_uri)
+    await check_resolves(_manager(request), body.model_uri)
 
     def create() -> ServingEndpoint:
         with platform.database.session(write=True) as session:
@@ -145,7 +145,7 @@ async def update_endpoint(
     values = _values(body)
     if "model_uri" in values:
         endpoints.check_model_uri(values["model_uri"])
-        await _check_resolves(request, values["model_uri"])
+        await check_resolves(_manager(request), values["model_uri"])
 
     def update() -> ServingEndpoint:
         with platform.database.session(write=True) as session:

@@ -16,12 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.auth import Role, require_role
 from shipyard.core.database import utcnow
-from shipyard.core.errors import InvalidParameterError, NotFoundError, ShipyardError
+from shipyard.core.errors import ShipyardError
 from shipyard.monitoring.tables import AlertRule, Monitor
 from shipyard.monitoring.views import prediction_log_reader
 from shipyard.registry.tables import AliasEvent, ModelVersion, RegisteredModelAlias
 from shipyard.serving import endpoints
-from shipyard.serving.endpoint_routes import status_of
+from shipyard.serving.endpoint_routes import check_resolves, status_of
 from shipyard.serving.manager import ServingManager
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.tables import ServingEndpoint
@@ -216,13 +216,7 @@ async def change_model(request: Request, viewer: PosterDep, name: str) -> Respon
     manager = manager_of(request)
     try:
         uri = endpoints.check_model_uri(form_text(form, "model_uri", max_length=600).strip())
-        if manager is not None:
-            try:
-                await run_in_threadpool(manager.source.resolve, uri)
-            except (NotFoundError, InvalidParameterError) as exc:
-                raise InvalidParameterError(
-                    f"model_uri {uri} does not name a model here: {exc.message}", field="model_uri"
-                ) from None
+        await check_resolves(manager, uri)
 
         def change(session: Session) -> ServingEndpoint:
             row = endpoints.update_endpoint(session, actor=viewer.principal, name=name, model_uri=uri)
