@@ -6,13 +6,19 @@ audit rows), then requests each page through the real ASGI app in-process (auth 
 the median of several requests. The metric chart endpoint of the 1M-point run is timed too: it is the
 one that scans the series (bucketed in SQL, then LTTB).
 
+The endpoint and monitoring pages get 50 endpoints with a monitor each (500 scored windows and 200 alert
+events on the first) and a prediction log of 200,000 rows (bench/_ui_serving.py).
+
     python bench/ui.py [--postgres postgresql://postgres@127.0.0.1:5432/test [--no-sqlite]] [--repeat 5]
+                       [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +40,9 @@ from shipyard.registry.tables import ModelVersion, RegisteredModel
 from shipyard.server import create_app
 from shipyard.tracking.tables import Experiment, LatestMetric, Metric, Param, Run
 from shipyard.usecases import canvas, scoring
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _ui_serving import seed_serving
 
 console = Console()
 RUNS = 10_000
@@ -203,8 +212,9 @@ def seed(platform: Platform) -> dict[str, str]:
                 scoring.cast_votes(s, actor=LOCAL_ADMIN, use_case_id=use_case.id, voter=voter, scores=scores)
         for m in range(MODELS):
             aliases.request_alias(s, actor=LOCAL_ADMIN, name=f"model-{m}", alias="champion", version=1)
+    serving = seed_serving(platform)
     console.print(f"seeded in {time.perf_counter() - started:.1f} s")
-    return {
+    return serving | {
         "experiment": str(experiment_id),
         "run": long_run,
         "other_run": run_ids[5000],
@@ -237,6 +247,12 @@ def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
         ("audit log", "/ui/audit"),
         ("audit log, filtered", "/ui/audit?action=bench.*&actor=bench"),
         ("settings", "/ui/settings"),
+        ("endpoints (50)", "/ui/endpoints"),
+        ("endpoint, recent of 200,000 predictions", f"/ui/endpoints/{ids['endpoint']}"),
+        ("monitoring (50 monitors)", "/ui/monitoring"),
+        ("monitor with 500 windows", f"/ui/monitoring/{ids['monitor']}"),
+        ("drift chart, 500 windows x 10 columns", f"/ui/monitoring/{ids['monitor']}/chart?kind=drift"),
+        ("window distributions, 10 columns", f"/ui/monitoring/{ids['monitor']}/windows/{ids['window']}"),
     ]
 
 
@@ -275,12 +291,14 @@ def report(backend: str, results: list[tuple[str, float, int]]) -> None:
     console.print(table)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="also run on a database created (and dropped) on this server")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    measured: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         backends = [] if args.no_sqlite else [("sqlite", f"sqlite:///{base / 'bench.db'}")]
@@ -305,14 +323,31 @@ def main() -> None:
                         with platform.database.engine.connect() as connection:
                             connection.execute(text("ANALYZE"))
                             connection.commit()
-                    report(backend, measure(platform, ids, args.repeat))
+                    results = measure(platform, ids, args.repeat)
+                    report(backend, results)
+                    measured += [
+                        {"backend": backend, "page": label, "ms": round(ms, 2), "bytes": size}
+                        for label, ms, size in results
+                    ]
         finally:
             if created:
                 import psycopg
 
                 with psycopg.connect(args.postgres, autocommit=True) as connection:
                     connection.execute(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
+    if args.json:
+        goals = [
+            {
+                "case": f"{row['backend']}: {row['page']}",
+                "goal": f"< {GOAL_MS:.0f} ms",
+                "value": f"{row['ms']:.1f} ms",
+                "passed": float(row["ms"]) < GOAL_MS,  # type: ignore[arg-type]
+            }
+            for row in measured
+        ]
+        args.json.write_text(json.dumps({"results": measured, "goals": goals}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the UI tests' seeding is reused, so the pictures show what the tests check
 
 from tests.ui.seed import seed  # noqa: E402
-from tests.ui.serving_seed import seed_serving  # noqa: E402
+from tests.ui.serving_seed import seed_serving, serving_version, wait_until  # noqa: E402
 
+from shipyard.client import RemoteClient  # noqa: E402
 from shipyard.core.auth import LOCAL_ADMIN  # noqa: E402
 from shipyard.core.config import Settings  # noqa: E402
 from shipyard.core.platform import Platform  # noqa: E402
@@ -103,6 +104,9 @@ def main() -> int:
             seeded = seed(platform)
             more_runs(platform, seeded.experiment_id)
             served = seed_serving(platform, url, None)
+            with RemoteClient(url) as client:  # a second endpoint: the new version as a canary
+                client.create_endpoint("cancer-canary", f"models:/{served.model}/2", sample_rate=0.25)
+            wait_until(lambda: serving_version(url, None, "cancer-canary") == "2", "the canary to serve")
             ui = f"{url}/ui"
             shots = [
                 ("portfolio-matrix", f"/portfolio/{seeded.portfolio_id}", "svg"),

@@ -28,6 +28,7 @@ __all__ = [
     "parse_attribute_filter",
     "parse_filter",
     "parse_order_by",
+    "search_run_rows",
     "search_runs",
 ]
 
@@ -375,7 +376,7 @@ def _apply_order(query: Select[Any], keys: list[OrderKey]) -> Select[Any]:
     return query.order_by(*ordering)
 
 
-def search_runs(
+def search_run_rows(
     session: Session,
     *,
     experiment_ids: Sequence[int | str],
@@ -384,8 +385,8 @@ def search_runs(
     max_results: int = 1000,
     order_by: Sequence[str] | None = None,
     page_token: str | None = None,
-) -> tuple[list[RunRecord], str | None]:
-    """Runs of the experiments matching the filter, ordered, one page at a time."""
+) -> tuple[list[Run], str | None]:
+    """The run rows of ``search_runs`` alone, for callers that need no params, tags or metrics."""
     if not 1 <= max_results <= MAX_RESULTS:
         raise InvalidParameterError(
             f"Invalid value {max_results} for parameter 'max_results' supplied: it must be between 1 and "
@@ -402,6 +403,29 @@ def search_runs(
     for condition in _conditions(session, clauses):
         query = query.where(condition)
     runs, token = paginate(session, _apply_order(query, keys), max_results=max_results, page_token=page_token)
+    return list(runs), token
+
+
+def search_runs(
+    session: Session,
+    *,
+    experiment_ids: Sequence[int | str],
+    filter_string: str | None = None,
+    run_view_type: str | None = None,
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    page_token: str | None = None,
+) -> tuple[list[RunRecord], str | None]:
+    """Runs of the experiments matching the filter, ordered, one page at a time."""
+    runs, token = search_run_rows(
+        session,
+        experiment_ids=experiment_ids,
+        filter_string=filter_string,
+        run_view_type=run_view_type,
+        max_results=max_results,
+        order_by=order_by,
+        page_token=page_token,
+    )
     return load_records(session, runs), token
 
 

@@ -113,23 +113,29 @@ def _probe(
 ) -> list[tuple[float, float]]:
     """The first point at or after each of ``count`` steps spread over [low, high]: index seeks only."""
     steps = sorted({int(s) for s in np.linspace(low, high, count)})
-    values = ", ".join(f"(CAST(:p{i} AS BIGINT))" for i in range(len(steps)))
-    # Only placeholders are formatted into the SQL; every value is bound.
-    head = f"WITH probe(s) AS (VALUES {values}) SELECT m.step, m.value, m.is_nan FROM probe "  # noqa: S608
     seek = (
         "FROM metric n WHERE n.run_id = :run AND n.key = :key AND n.step >= probe.s "
         "ORDER BY n.step, n.timestamp"
     )
+    parameters: dict[str, object] = {"run": run_id, "key": key}
     if session.get_bind().dialect.name == "postgresql":
-        # LATERAL reads the point straight from the index scan; SQLite lacks it, but there the row id
-        # sits in the index, so the join below costs no extra read.
-        lateral = f"CROSS JOIN LATERAL (SELECT n.step, n.value, n.is_nan {seek} LIMIT 1) AS m"
-        sql = f"{head}{lateral} ORDER BY m.step"
+        # One array parameter (parsed and planned in a fraction of the time of thousands of VALUES rows);
+        # LATERAL reads each point straight from the index scan.
+        sql = (
+            "SELECT m.step, m.value, m.is_nan FROM unnest(CAST(:steps AS BIGINT[])) AS probe(s) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT n.step, n.value, n.is_nan {seek} LIMIT 1) AS m ORDER BY m.step"
+        )
+        parameters["steps"] = steps
     else:
-        sql = f"{head}JOIN metric m ON m.id = (SELECT n.id {seek} LIMIT 1) ORDER BY m.step"
+        # SQLite has neither arrays nor LATERAL; the row id sits in the index, so the join costs no read.
+        values = ", ".join(f"(CAST(:p{i} AS BIGINT))" for i in range(len(steps)))
+        # Only placeholders are formatted into the SQL; every value is bound.
+        sql = (
+            f"WITH probe(s) AS (VALUES {values}) SELECT m.step, m.value, m.is_nan FROM probe "  # noqa: S608
+            f"JOIN metric m ON m.id = (SELECT n.id {seek} LIMIT 1) ORDER BY m.step"
+        )
+        parameters.update({f"p{i}": step for i, step in enumerate(steps)})
     statement = text(sql)
-    parameters: dict[str, object] = {f"p{i}": step for i, step in enumerate(steps)}
-    parameters.update(run=run_id, key=key)
     seen: dict[int, float] = {}
     for step, value, is_nan in session.execute(statement, parameters):
         seen.setdefault(step, math.nan if is_nan or value is None else value)

@@ -196,7 +196,7 @@ async def endpoint_live(request: Request, viewer: ViewerDep, name: str) -> Respo
     """The part of the endpoint page that htmx refreshes: status and live numbers."""
     endpoints.check_endpoint_name(name)
     manager = manager_of(request)
-    if manager is not None and name not in manager.endpoints:
+    if manager is None or name not in manager.endpoints:
         await read(request, lambda s: endpoints.get_endpoint(s, name))  # 404 for an endpoint that is gone
     data = {
         "endpoint_name": name,

@@ -143,6 +143,11 @@ def _windows_for_chart(session: Session, monitor_id: str) -> list[Any]:
     return list(reversed(rows))
 
 
+def _short(value: Any) -> float | None:
+    """Five significant digits: more than a chart can show, and half the JSON."""
+    return float(f"{value:.5g}") if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def drift_chart(rows: list[Any], drift_types: dict[str, str]) -> dict[str, Any]:
     """Each tested column's drift score per window (x: window end, seconds since the epoch)."""
     xs: dict[str, list[float]] = {}
@@ -152,7 +157,7 @@ def drift_chart(rows: list[Any], drift_types: dict[str, str]) -> dict[str, Any]:
         for column in row.columns or []:
             name = column["column"]
             xs.setdefault(name, []).append(at)
-            ys.setdefault(name, []).append(column.get("score"))
+            ys.setdefault(name, []).append(_short(column.get("score")))
     series = [
         {
             "label": f"{name} ({drift_types[name]})" if drift_types.get(name) else name,
@@ -174,7 +179,7 @@ def performance_chart(rows: list[Any]) -> dict[str, Any]:
         for key, value in sorted((row.performance or {}).items()):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 xs.setdefault(key, []).append(at)
-                ys.setdefault(key, []).append(value)
+                ys.setdefault(key, []).append(_short(value))
     series = [{"label": key, "x": xs[key], "y": ys[key]} for key in sorted(xs)]
     return {"x_label": "window end", "x_time": True, "note": "", "series": series}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -19,8 +20,8 @@ from shipyard.tracking import experiments as experiment_service
 from shipyard.tracking.experiments import encode_offset
 from shipyard.tracking.reproducibility import TAG_PREFIX, reproduce_steps
 from shipyard.tracking.runs import get_run, load_records
-from shipyard.tracking.search import search_runs
-from shipyard.tracking.tables import Run
+from shipyard.tracking.search import search_run_rows, search_runs
+from shipyard.tracking.tables import LatestMetric, Param, Run
 from shipyard.ui.pages._common import read
 from shipyard.ui.render import render
 from shipyard.ui.series import TARGET_POINTS, metric_series
@@ -209,7 +210,7 @@ def _selected(
     filter_string: str | None,
     order: str | None,
     limit: int,
-) -> list[Any]:
+) -> list[Run]:
     """The runs to compare: the ids picked in the table, or the first ``limit`` matching a search."""
     if runs:
         rows = list(session.scalars(select(Run).where(Run.id.in_(runs[:MAX_COMPARE]))))
@@ -217,13 +218,13 @@ def _selected(
         missing = [r for r in runs if r not in by_id]
         if missing:
             raise InvalidParameterError(f"run {missing[0]!r} does not exist", field="runs")
-        return load_records(session, [by_id[r] for r in dict.fromkeys(runs)])
+        return [by_id[r] for r in dict.fromkeys(runs)]
     if experiment is None:
         raise InvalidParameterError(
             "pick runs to compare: tick them in an experiment's table, or give experiment and filter",
             field="runs",
         )
-    records, _ = search_runs(
+    found, _ = search_run_rows(
         session,
         experiment_ids=[experiment],
         filter_string=filter_string,
@@ -231,7 +232,34 @@ def _selected(
         max_results=limit,
         page_token=encode_offset(0),
     )
-    return records
+    return found
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What the compare view shows of a run: its params and latest metric values (None for NaN)."""
+
+    run: Run
+    params: dict[str, str]
+    metrics: dict[str, float | None]
+
+
+def _compared(session: Session, runs: list[Run]) -> list[Compared]:
+    # Plain rows, not ORM objects: hydrating thousands of params and metrics cost more than the queries.
+    ids = [run.id for run in runs]
+    params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+    metrics: dict[str, dict[str, float | None]] = {run_id: {} for run_id in ids}
+    for run_id, key, value in session.execute(
+        select(Param.run_id, Param.key, Param.value).where(Param.run_id.in_(ids))
+    ):
+        params[run_id][key] = value
+    for run_id, key, value, is_nan in session.execute(
+        select(LatestMetric.run_id, LatestMetric.key, LatestMetric.value, LatestMetric.is_nan).where(
+            LatestMetric.run_id.in_(ids)
+        )
+    ):
+        metrics[run_id][key] = None if is_nan else value
+    return [Compared(run, params[run.id], metrics[run.id]) for run in runs]
 
 
 def _number(text: str | None) -> float | None:
@@ -243,20 +271,14 @@ def _number(text: str | None) -> float | None:
 
 
 def _compare(session: Session, **selection: Any) -> dict[str, Any]:
-    records = _selected(session, **selection)
+    records = _compared(session, _selected(session, **selection))
     param_keys = sorted({k for r in records for k in r.params})
-    metric_keys = sorted({m.key for r in records for m in r.metrics})
+    metric_keys = sorted({k for r in records for k in r.metrics})
     params = []
     for key in param_keys:
         values = [r.params.get(key) for r in records]
         params.append((key, values, len(set(values)) > 1))
-    metrics = []
-    for key in metric_keys:
-        values = []
-        for r in records:
-            found = next((m for m in r.metrics if m.key == key), None)
-            values.append(None if found is None or found.is_nan else found.value)
-        metrics.append((key, values))
+    metrics = [(key, [r.metrics.get(key) for r in records]) for key in metric_keys]
     # Parallel coordinates: numeric params that differ, then every metric.
     axes = []
     for key, values, differs in params:
@@ -264,8 +286,8 @@ def _compare(session: Session, **selection: Any) -> dict[str, Any]:
         numeric = all(v is not None or raw is None for v, raw in zip(numbers, values, strict=True))
         if differs and numeric and any(v is not None for v in numbers):
             axes.append({"name": f"params.{key}", "values": numbers})
-    for key, values in metrics:
-        finite = [v if v is not None and math.isfinite(v) else None for v in values]
+    for key, metric_values in metrics:
+        finite = [v if v is not None and math.isfinite(v) else None for v in metric_values]
         axes.append({"name": f"metrics.{key}", "values": finite})
     return {
         "records": records,
@@ -323,8 +345,7 @@ async def compare_chart(
     selection = _selection(runs, experiment, filter, order, limit)
 
     def work(session: Session) -> dict[str, Any]:
-        records = _selected(session, **selection)
-        names = {r.run.id: r.run.name for r in records}
+        names = {run.id: run.name for run in _selected(session, **selection)}
         return _chart(session, list(names), key, names)
 
     return _json(await read(request, work))
