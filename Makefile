@@ -2,10 +2,10 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-LINT_PATHS := src tests examples conftest.py $(wildcard bench)
+LINT_PATHS := src tests examples conftest.py $(wildcard bench) docs/hooks docs/scripts docs/examples
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo demo-clean test lint format install clean bench
+.PHONY: demo demo-clean test lint format install clean bench docs docs-serve
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,5 +38,12 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# The documentation site (mkdocs.yml): references generated from the code, every warning an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
 clean: demo-clean
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

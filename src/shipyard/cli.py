@@ -65,7 +65,7 @@ def server(
         bool | None, typer.Option("--auth/--no-auth", help="Require bearer tokens (needed off loopback).")
     ] = None,
 ) -> None:
-    """Run the control-plane server (REST API, and later the UI and serving)."""
+    """Run the server: REST API (with the MLflow-compatible API), web UI, hosted endpoints and monitors."""
     import uvicorn
 
     from shipyard.core.config import is_loopback, load_settings

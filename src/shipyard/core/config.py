@@ -85,15 +85,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Options passed to fsspec for the artifact root (endpoint_url, key, ...).",
     )
-    host: str = "127.0.0.1"
-    port: int = Field(7400, ge=1, le=65535)
-    auth_enabled: bool = False
+    host: str = Field("127.0.0.1", description="Address `shipyard server` listens on (off loopback: auth).")
+    port: int = Field(7400, ge=1, le=65535, description="Port `shipyard server` listens on.")
+    auth_enabled: bool = Field(False, description="Require bearer tokens (mandatory off loopback).")
     tracking_uri: str = Field(
         "", description="URL of a remote Shipyard server for the SDK; empty means embedded."
     )
     token: str = Field("", description="Bearer token the SDK and CLI send to a remote server.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Server log level.")
+    log_format: Literal["text", "json"] = Field("text", description="`json` writes one JSON object per line.")
     max_upload_bytes: int = Field(50 * 1024**3, ge=1, description="Largest artifact accepted in one upload.")
     protected_aliases: list[str] = Field(
         default_factory=lambda: ["champion"], description="Aliases whose moves need an approver."

@@ -92,15 +92,16 @@ class ModelMethods(abc.ABC):
         The files are also recorded as an MLflow-style logged model (``ModelInfo.model_id``), and a
         registered version's source is the run folder ``runs:/<run_id>/<name>``.
 
-        >>> import tempfile
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from shipyard import Client
-        >>> with tempfile.TemporaryDirectory() as home, Client(home=home) as client:
-        ...     model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
-        ...     info = client.log_model(model, registered_model_name="demo")
-        ...     loaded = client.load_model("models:/demo/1")
-        ...     (info.artifact_path, info.version, loaded.predict([[0.9]]).tolist())
-        ('model', 1, [1])
+        Examples:
+            >>> import tempfile
+            >>> from sklearn.linear_model import LogisticRegression
+            >>> from shipyard import Client
+            >>> with tempfile.TemporaryDirectory() as home, Client(home=home) as client:
+            ...     model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+            ...     info = client.log_model(model, registered_model_name="demo")
+            ...     loaded = client.load_model("models:/demo/1")
+            ...     (info.artifact_path, info.version, loaded.predict([[0.9]]).tolist())
+            ('model', 1, [1])
         """
         folder_name = validate_artifact_path(str(name).strip("/"), field="name")
         handle = None
