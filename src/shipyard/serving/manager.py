@@ -212,12 +212,13 @@ class ServingManager:
         worker: ModelWorker | None = None
         try:
             folder, trusted = await asyncio.to_thread(self.source.fetch, ref)
-            if self.model_processes:  # the worker loads its copy while this process loads its own
+            if self.model_processes:  # loaded (and hash-checked) in the worker only
                 worker = ModelWorker(folder, trusted=trusted, name=f"{ref.name}-v{ref.version}")
-                await asyncio.to_thread(worker.launch)
-            loaded = await asyncio.to_thread(load_model, folder, trusted=trusted)
-            if worker is not None:
-                await asyncio.to_thread(worker.wait_ready)
+                await asyncio.to_thread(worker.start)
+                assert worker.info is not None
+                loaded = worker.info.loaded_model()
+            else:
+                loaded = await asyncio.to_thread(load_model, folder, trusted=trusted)
             runtime = ModelRuntime(
                 ref,
                 loaded,

@@ -81,9 +81,13 @@ class ModelRuntime:
         self.folder = folder
         self.loaded_at = time.time()
         self.load_seconds = 0.0
-        classes = getattr(loaded.model, "classes_", None)
-        self.classes: list[Any] | None = np.asarray(classes).tolist() if classes is not None else None
-        self.has_probabilities = self.classes is not None and hasattr(loaded.model, "predict_proba")
+        if worker is not None and worker.info is not None:  # the model object lives in the worker
+            self.classes: list[Any] | None = worker.info.classes
+            self.has_probabilities = worker.info.has_probabilities
+        else:
+            classes = getattr(loaded.model, "classes_", None)
+            self.classes = np.asarray(classes).tolist() if classes is not None else None
+            self.has_probabilities = self.classes is not None and hasattr(loaded.model, "predict_proba")
         self.predict_dtype: np.dtype | None = None
         self._log_batch = log_batch
         #: When set, the model runs in this process of its own (see serving.worker), not here.

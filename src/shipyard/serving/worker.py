@@ -6,7 +6,8 @@ worker process runs the model on another core; the batcher's thread sends it one
 float block and its column names, or the model input itself) over a pipe and waits on the answer
 with the lock released.
 
-The worker loads the package itself (verifying its hashes again) and answers the warm-up before
+The worker loads the package (verifying its hashes) and the server keeps only what it needs of it
+(signature, flavor, classes), so a model is loaded once; the warm-up goes through the worker before
 the version takes traffic, so hot swap is unchanged. It leaves when told to, when its pipe closes,
 or when its parent is gone (checked every half second), so a ``kill -9`` of the server leaves no
 orphan behind.
@@ -30,6 +31,9 @@ from typing import Any
 import numpy as np
 
 from shipyard.core.errors import ShipyardError
+from shipyard.models.flavors.base import get_flavor
+from shipyard.models.package import LoadedModel
+from shipyard.models.signature import Signature
 
 __all__ = ["ModelWorker", "WorkerDiedError"]
 
@@ -44,6 +48,21 @@ class WorkerDiedError(ShipyardError):
 
     status_code = 503
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What the server needs to know of the model the worker loaded (it does not load its own copy)."""
+
+    flavor: str
+    signature: Signature | None
+    manifest: dict[str, Any]
+    classes: list[Any] | None
+    has_probabilities: bool
+
+    def loaded_model(self) -> LoadedModel:
+        """The package without its model object: signature, flavor and manifest for the server."""
+        return LoadedModel(get_flavor(self.flavor), None, self.signature, self.manifest)
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class ModelWorker:
         self._process: Any = None
         self._conn: Connection | None = None
         self._closed = False
+        self.info: WorkerInfo | None = None
 
     def start(self) -> None:
         """Start the worker and wait until its model is loaded; raises what loading raised."""
@@ -99,6 +119,7 @@ class ModelWorker:
         if status != "ready":
             self._stop()
             raise RuntimeError(detail)
+        self.info = detail
 
     @property
     def pid(self) -> int | None:
@@ -159,12 +180,20 @@ def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None
     try:
         from shipyard.models.package import load_model
 
-        loaded = load_model(Path(folder), trusted=trusted)
+        loaded = load_model(Path(folder), trusted=trusted)  # verifies every file's hash first
     except Exception as exc:  # reported to the parent, which fails the load
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", None))
     flavor, model = loaded.flavor, loaded.model
+    classes = getattr(model, "classes_", None)
+    info = WorkerInfo(
+        flavor.name,
+        loaded.signature,
+        loaded.manifest,
+        np.asarray(classes).tolist() if classes is not None else None,
+        classes is not None and hasattr(model, "predict_proba"),
+    )
+    conn.send(("ready", info))
     indexes: dict[tuple[str, ...], Any] = {}
     while True:
         try:
