@@ -148,3 +148,28 @@ def test_closed_loop_callers_keep_their_batches_whole() -> None:
     run(main())
     sizes = [len(call) for call in model.calls[4:]]  # after the cost model and the target settle
     assert sizes.count(8) >= 0.8 * len(sizes), sizes
+
+
+def test_a_split_batch_heals_when_the_model_is_slower_than_max_delay() -> None:
+    """Six callers, then two more while the first call runs: the two queue behind it. The model takes
+    longer than ``max_delay``, so were the queued pair's wait counted from arrival they would always go
+    alone, and the six returning callers after them, for ever; counted from when the model came free,
+    the batcher waits for the six and the batches become whole."""
+    model = SlowDouble(0.03)
+
+    async def caller(batcher: AdaptiveBatcher, index: int, start: float) -> None:
+        await asyncio.sleep(start)
+        for step in range(12):
+            assert await batcher.submit(index * 100 + step) == 2 * (index * 100 + step)
+            await asyncio.sleep(0.001 * (index % 3))
+
+    async def main() -> None:
+        batcher = AdaptiveBatcher(model, name="t", max_batch_rows=64, max_delay=0.01)
+        await batcher.submit(0)  # teach the cost model
+        starts = [0.0] * 6 + [0.01, 0.01]
+        await asyncio.gather(*(caller(batcher, i, s) for i, s in enumerate(starts)))
+        await batcher.close()
+
+    run(main())
+    sizes = [len(call) for call in model.calls[4:-3]]  # after settling, before callers finish
+    assert sizes.count(8) >= 0.7 * len(sizes), sizes

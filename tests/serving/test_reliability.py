@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -19,6 +20,7 @@ from shipyard.testing.servers import server_process
 from shipyard.testing.serving import breast_cancer, pipeline, register_package, set_alias
 
 from .conftest import wait_serving
+from .test_model_worker import process_gone
 
 MOVES = 20
 LOAD_THREADS = 4
@@ -172,8 +174,12 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction(settings: Settings, 
         deadline = time.monotonic() + 60
         while len(acknowledged) < 300 and time.monotonic() < deadline:
             time.sleep(0.05)
+        workers = _children(served.process.pid)  # `shipyard serve` predicts in a worker process
         os.kill(served.process.pid, signal.SIGKILL)
         served.process.wait(timeout=10)
+        assert workers, "shipyard serve started no model worker"
+        left = [pid for pid in workers if not process_gone(pid)]
+        assert not left, f"model worker(s) {left} outlived the killed server"
         stop.set()
         for thread in threads:
             thread.join(timeout=15)
@@ -186,6 +192,15 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction(settings: Settings, 
         log.close()
     missing = [r for r in acknowledged if r not in logged]
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged predictions are not in the log"
+
+
+def _children(pid: int) -> list[int]:
+    """Child process ids of ``pid`` (any of its threads may have started them)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def _v2(body: dict, request_id: str) -> dict:

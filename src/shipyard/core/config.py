@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     serving_poll_seconds: float = Field(
         1.0, ge=0.05, le=3600, description="How often endpoints re-check their aliases and the store."
     )
+    serving_model_processes: bool = Field(
+        False,
+        description="Predict in one worker process per loaded model version (off the server's GIL; costs "
+        "a process and a second copy of the model each). `shipyard serve` does by default "
+        "(--no-model-process).",
+    )
     serving_max_body_bytes: int = Field(16 * 1024**2, ge=1024, description="Largest inference request body.")
     serving_hourly_price: float = Field(
         0.0, ge=0.0, description="What an hour of this serving process costs, for cost per 1,000 predictions."

@@ -68,6 +68,7 @@ def create_serving_app(
     log_fsync: bool = False,
     on_event: EventSink | None = None,
     on_close: Callable[[], Any] | None = None,
+    model_processes: bool = False,
 ) -> FastAPI:
     """An app serving ``specs``; its lifespan loads them and fails start-up if one cannot load."""
     metrics = ServingMetrics(hourly_price=hourly_price)
@@ -77,7 +78,12 @@ def create_serving_app(
         else None
     )
     manager = ServingManager(
-        source, metrics=metrics, predlog=predlog, poll_interval=poll_interval, on_event=on_event
+        source,
+        metrics=metrics,
+        predlog=predlog,
+        poll_interval=poll_interval,
+        on_event=on_event,
+        model_processes=model_processes,
     )
 
     @contextlib.asynccontextmanager

@@ -5,9 +5,10 @@ batch, so under load batches grow by themselves and nothing waits when traffic i
 model is free and the queue is short, the batcher waits a little longer only when that pays: it
 keeps a running estimate of the arrival rate and of the model's cost ``t(n) = a + b·n`` (refitted
 from the batches it ran) and waits when the rows expected to arrive raise rows per second more
-than the wait costs. The wait never exceeds ``max_delay`` for the oldest request nor half a model
-call, and it ends as soon as arrivals pause. Model calls run on a dedicated thread, off the event
-loop. If a batch fails, each request is retried alone so that one bad input fails only itself.
+than the wait costs. The wait never exceeds ``max_delay`` for the oldest request (counted from when
+the model came free) nor half a model call, and it ends as soon as arrivals pause. Model calls run on
+a dedicated thread, off the event loop. If a batch fails, each request is retried alone so that one
+bad input fails only itself.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class AdaptiveBatcher(Generic[In, Out]):
         self._gap = 1.0  # smoothed seconds between arrivals; starts "idle"
         self._last_arrival = 0.0
         self._last_rows = 1
+        self._free_since = 0.0  # when the last model call ended
         self.in_flight = 0
 
     # -- submitting ---------------------------------------------------------------------------------
@@ -166,7 +168,11 @@ class AdaptiveBatcher(Generic[In, Out]):
         rows = self._queued_rows
         if rows >= self.max_batch_rows:
             return 0.0
-        age = time.perf_counter() - self._queue[0].arrived
+        # The added latency is the wait while the model is free: a request that queued behind a
+        # running batch waited for the model, not for company, so its clock starts when the model
+        # came free (else, whenever a model call outlasts ``max_delay``, the queued few always go
+        # alone while the rest of the callers are on their way back, and batches stay split).
+        age = time.perf_counter() - max(self._queue[0].arrived, self._free_since)
         budget = min(self.max_delay - age, 0.5 * self.cost.predict(rows))
         if budget <= 0:
             return 0.0
@@ -249,7 +255,8 @@ class AdaptiveBatcher(Generic[In, Out]):
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
-            elapsed = time.perf_counter() - started
+            self._free_since = time.perf_counter()
+            elapsed = self._free_since - started
             rows = sum(p.rows for p in live)
             self.cost.observe(rows, elapsed)
             self._last_rows = rows

@@ -46,6 +46,13 @@ def serve_command(
     auth: Annotated[
         bool | None, typer.Option("--auth/--no-auth", help="Require tokens (needed off loopback).")
     ] = None,
+    model_process: Annotated[
+        bool,
+        typer.Option(
+            "--model-process/--no-model-process",
+            help="Predict in a worker process of the model's own (on another core, no GIL shared with HTTP).",
+        ),
+    ] = True,
 ) -> None:
     """Serve one model on every protocol (Open Inference V2, MLflow /invocations, native), like
     ``mlflow models serve -m``; an alias URI follows the alias, swapping versions without failed requests."""
@@ -103,6 +110,7 @@ def serve_command(
             hourly_price=settings.serving_hourly_price,
             log_retention_days=settings.prediction_log_retention_days,
             log_fsync=settings.prediction_log_fsync,
+            model_processes=model_process,
         )
         console.print(
             f"Serving {model_uri} (version {ref.version}) as [bold]{spec.name}[/] on http://{host}:{port} "
@@ -121,6 +129,7 @@ def serve_command(
             log_config=None,
             access_log=False,
             server_header=False,
+            proxy_headers=False,  # X-Forwarded-* rewriting per request; nothing here reads the client address
             timeout_graceful_shutdown=30,
         )
     finally:

@@ -46,6 +46,7 @@ class HostedServing:
             poll_interval=settings.serving_poll_seconds,
             on_event=self._audit,
             load_specs=self._specs,
+            model_processes=settings.serving_model_processes,
         )
 
     def _specs(self) -> list[EndpointSpec]:

@@ -29,6 +29,7 @@ from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.predlog import LogEntry, PredictionLog
 from shipyard.serving.runtime import ModelRef, ModelRuntime, Prediction, Request
 from shipyard.serving.source import ModelSource, follows_alias
+from shipyard.serving.worker import ModelWorker
 
 __all__ = ["Endpoint", "EndpointSpec", "ServingManager"]
 
@@ -96,8 +97,11 @@ class ServingManager:
         poll_interval: float = 1.0,
         on_event: EventSink | None = None,
         load_specs: Callable[[], Sequence[EndpointSpec]] | None = None,
+        model_processes: bool = False,
     ) -> None:
         self.source = source
+        #: Run each loaded version's model in a worker process of its own (see serving.worker).
+        self.model_processes = model_processes
         self._load_specs = load_specs
         self.metrics = metrics or ServingMetrics()
         self.predlog = predlog
@@ -205,9 +209,16 @@ class ServingManager:
         endpoint.loading = ref
         started = time.perf_counter()
         runtime: ModelRuntime | None = None
+        worker: ModelWorker | None = None
         try:
             folder, trusted = await asyncio.to_thread(self.source.fetch, ref)
-            loaded = await asyncio.to_thread(load_model, folder, trusted=trusted)
+            if self.model_processes:  # loaded (and hash-checked) in the worker only
+                worker = ModelWorker(folder, trusted=trusted, name=f"{ref.name}-v{ref.version}")
+                await asyncio.to_thread(worker.start)
+                assert worker.info is not None
+                loaded = worker.info.loaded_model()
+            else:
+                loaded = await asyncio.to_thread(load_model, folder, trusted=trusted)
             runtime = ModelRuntime(
                 ref,
                 loaded,
@@ -216,15 +227,14 @@ class ServingManager:
                 max_delay=spec.max_delay_ms / 1000.0,
                 on_batch=lambda rt, stats: self._observe_batch(endpoint.name, stats),
                 log_batch=self._logger_for(endpoint),
+                worker=worker,
             )
             await asyncio.wait_for(runtime.warm(), timeout=120.0)
         except asyncio.CancelledError:
-            if runtime is not None:
-                await runtime.close(timeout=1.0)
+            await _discard(runtime, worker)
             raise
         except Exception as exc:
-            if runtime is not None:
-                await runtime.close(timeout=1.0)
+            await _discard(runtime, worker)
             self._fail(endpoint, ref, f"version {ref.version} of {ref.name} failed to load: {exc}")
             return
         finally:
@@ -343,6 +353,14 @@ class ServingManager:
         return log_batch
 
 
+async def _discard(runtime: ModelRuntime | None, worker: ModelWorker | None) -> None:
+    """Free a version that never took traffic (its worker process too)."""
+    if runtime is not None:
+        await runtime.close(timeout=1.0)
+    elif worker is not None:
+        await asyncio.to_thread(worker.close)
+
+
 def batch_entry(
     endpoint: Endpoint, runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
 ) -> LogEntry | None:
@@ -358,7 +376,13 @@ def batch_entry(
     received = np.repeat([r.received_at for r in kept], counts)
     inputs: dict[str, np.ndarray] = {}
     first = kept[0].rows
-    if first.columns is not None:
+    if first.names is not None and all(r.rows.block is not None for r in kept):
+        # Float rows: one concatenation for the batch, then one contiguous row per column.
+        by_column = np.ascontiguousarray(np.concatenate([r.rows.block for r in kept]).T)  # type: ignore[misc]
+        for name, values in zip(first.names, by_column, strict=True):
+            if name not in endpoint.spec.redact:
+                inputs[name] = values
+    elif first.columns is not None:
         for name in first.columns:
             if name not in endpoint.spec.redact:
                 inputs[name] = np.concatenate([r.rows.columns[name] for r in kept])  # type: ignore[index]

@@ -87,12 +87,18 @@ class ServingMetrics:
         )
         cost.set_function(self._cost_per_thousand)
         ProcessCollector(registry=r)  # process CPU seconds, resident memory, open files
-        self._request_child = lru_cache(maxsize=4096)(self._request_child_uncached)
+        # Label lookups hash and validate the label values: cached, they cost a dict hit per request.
+        self._request_child = lru_cache(maxsize=4096)(self.requests.labels)
+        self._latency_child = lru_cache(maxsize=1024)(self.latency.labels)
+        self._batch_children = lru_cache(maxsize=1024)(self._batch_children_uncached)
 
-    def _request_child_uncached(
-        self, endpoint: str, model: str, version: str, protocol: str, status: str
-    ) -> Counter:
-        return self.requests.labels(endpoint, model, version, protocol, status)
+    def _batch_children_uncached(self, endpoint: str) -> tuple[Histogram, Histogram, Counter, Histogram]:
+        return (
+            self.batch_size.labels(endpoint),
+            self.model_time.labels(endpoint),
+            self.predictions.labels(endpoint),
+            self.queue.labels(endpoint),
+        )
 
     def _cost_per_thousand(self) -> float:
         rows = sum(
@@ -109,13 +115,13 @@ class ServingMetrics:
         self, *, endpoint: str, model: str, version: str, protocol: str, status: int, seconds: float
     ) -> None:
         self._request_child(endpoint, model, version, protocol, str(status)).inc()
-        self.latency.labels(endpoint, protocol).observe(seconds)
+        self._latency_child(endpoint, protocol).observe(seconds)
 
     def observe_batch(self, endpoint: str, stats: BatchStats) -> None:
-        self.batch_size.labels(endpoint).observe(stats.rows)
-        self.model_time.labels(endpoint).observe(stats.model_seconds)
-        self.predictions.labels(endpoint).inc(stats.rows)
-        queue = self.queue.labels(endpoint)
+        batch_size, model_time, predictions, queue = self._batch_children(endpoint)
+        batch_size.observe(stats.rows)
+        model_time.observe(stats.model_seconds)
+        predictions.inc(stats.rows)
         for seconds in stats.queue_seconds:
             queue.observe(seconds)
 

@@ -56,25 +56,56 @@ __all__ = [
 MAX_ROWS = 10_000
 
 
-@dataclass(frozen=True, slots=True, eq=False)  # eq on arrays is ambiguous: compare by identity
 class Rows:
-    """One request's input, validated: ``n`` rows as named ``columns`` or as one ``tensor``."""
+    """One request's input, validated: ``n`` rows as named ``columns`` or as one ``tensor``.
 
-    n: int
-    columns: dict[str, np.ndarray] | None = None
-    tensor: np.ndarray | None = None
-    # When every column is float64: the same values as one (n, columns) array, of which ``columns``
-    # are views. ``concat`` then joins one array per request and ``to_model_input`` hands it to
-    # pandas whole, instead of one step per column.
-    block: np.ndarray | None = None
+    When every column is float64, ``block`` holds the same values as one (n, columns) array and
+    ``columns`` is built from it (views) only when read: ``concat`` joins one array per request,
+    ``to_model_input`` hands it to pandas whole, and a one-row request does not pay for a dict of
+    thirty views that nobody reads. Compared by identity (equality of arrays is ambiguous).
+    """
+
+    __slots__ = ("_columns", "_names", "block", "n", "tensor")
+
+    def __init__(
+        self,
+        n: int,
+        columns: dict[str, np.ndarray] | None = None,
+        tensor: np.ndarray | None = None,
+        block: np.ndarray | None = None,
+        names: tuple[str, ...] | None = None,
+    ) -> None:
+        if names is not None and block is None:
+            raise ValueError("names describe a block's columns: give the block too")
+        self.n = n
+        self.tensor = tensor
+        self.block = block
+        self._columns = columns
+        self._names = names if names is not None or columns is None else tuple(columns)
+
+    @property
+    def columns(self) -> dict[str, np.ndarray] | None:
+        if self._columns is None and self._names is not None:
+            assert self.block is not None
+            self._columns = dict(zip(self._names, self.block.T, strict=True))
+        return self._columns
+
+    @property
+    def names(self) -> tuple[str, ...] | None:
+        """The column names (None for a tensor), without building ``columns``."""
+        return self._names
 
     @property
     def key(self) -> tuple[Any, ...]:
         """Parts with equal keys can be concatenated (column names, or the tensor's trailing shape)."""
-        if self.columns is not None:
-            return ("columns", tuple(self.columns))
+        if self._names is not None:
+            return ("columns", self._names)
         assert self.tensor is not None
         return ("tensor", self.tensor.shape[1:])
+
+    def __repr__(self) -> str:
+        shape = f"columns={list(self._names)}" if self._names is not None else f"tensor={self.tensor!r}"
+        return f"Rows(n={self.n}, {shape})"
 
 
 # -- entry points -------------------------------------------------------------------------------------
@@ -111,7 +142,7 @@ def validate_columns(
             block = _float_block(plan, [columns[name] for name in plan.names])
             if block is not None:  # all numbers, all the same length: one conversion for every column
                 _check_count(block.shape[1], max_rows)
-                return Rows(block.shape[1], columns=dict(zip(plan.names, block, strict=True)), block=block.T)
+                return Rows(block.shape[1], block=block.T, names=plan.names)
     arrays = {str(name): _column_array(str(name), values) for name, values in columns.items()}
     n = _common_length(arrays)
     _check_count(n, max_rows)
@@ -155,7 +186,7 @@ def validate_array(
             field="inputs",
         )
     if matrix.dtype == plan.float_only:
-        return Rows(matrix.shape[0], columns=dict(zip(plan.names, matrix.T, strict=True)), block=matrix)
+        return Rows(matrix.shape[0], block=matrix, names=plan.names)
     arrays = {spec.name: matrix[:, j] for j, spec in enumerate(plan.specs)}
     return Rows(matrix.shape[0], columns=_typed_columns(plan, arrays, matrix.shape[0]))
 
@@ -242,9 +273,9 @@ def concat(parts: Sequence[Rows]) -> Rows:
                 "requests with different columns or tensor shapes cannot share a model call", field="inputs"
             )
     n = sum(p.n for p in parts)
-    if first.columns is not None and all(p.block is not None for p in parts):
+    if first.names is not None and all(p.block is not None for p in parts):
         block = np.concatenate([p.block for p in parts])  # type: ignore[misc]
-        return Rows(n, columns=dict(zip(first.columns, block.T, strict=True)), block=block)
+        return Rows(n, block=block, names=first.names)
     if first.columns is not None:
         merged = {name: np.concatenate([p.columns[name] for p in parts]) for name in first.columns}  # type: ignore[index]
         return Rows(n, columns=merged)
@@ -253,11 +284,11 @@ def concat(parts: Sequence[Rows]) -> Rows:
 
 def to_model_input(rows: Rows, signature: Signature | None) -> Any:
     """What the model's ``predict`` takes: a DataFrame named like the signature, else the ndarray."""
-    if rows.columns is None:
+    if rows.names is None:
         return rows.tensor
     import pandas as pd  # only here: building the frame is the one pandas step, once per batch
 
-    names = tuple(rows.columns)
+    names = rows.names
     index = _INDEXES.get(names)
     if index is None:  # building the column Index is half the cost of a small frame: keep one per name list
         if len(_INDEXES) > 512:
@@ -265,7 +296,7 @@ def to_model_input(rows: Rows, signature: Signature | None) -> Any:
         index = _INDEXES[names] = pd.Index(names)
     if rows.block is not None:
         return pd.DataFrame(rows.block, columns=index, copy=False)
-    arrays = list(rows.columns.values())
+    arrays = list(rows.columns.values())  # type: ignore[union-attr]
     dtype = arrays[0].dtype
     if dtype.kind in "biuf" and all(a.dtype == dtype for a in arrays):
         # One 2-D block: pandas builds it without per-column consolidation (10x faster for 30 columns).

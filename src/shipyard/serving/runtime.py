@@ -8,9 +8,10 @@ model's time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from shipyard.models.package import INPUT_EXAMPLE, LoadedModel
 from shipyard.models.signature import Signature
 from shipyard.serving.batching import AdaptiveBatcher, BatchStats
 from shipyard.serving.rows import Rows, concat, to_model_input, validate_array, validate_columns
+from shipyard.serving.worker import Block, ModelWorker
 
 __all__ = ["ModelRef", "ModelRuntime", "Prediction", "Request"]
 
@@ -71,6 +73,7 @@ class ModelRuntime:
         max_delay: float = 0.010,
         on_batch: Callable[[ModelRuntime, BatchStats], None] | None = None,
         log_batch: BatchLogger | None = None,
+        worker: ModelWorker | None = None,
     ) -> None:
         self.ref = ref
         self.loaded = loaded
@@ -78,11 +81,18 @@ class ModelRuntime:
         self.folder = folder
         self.loaded_at = time.time()
         self.load_seconds = 0.0
-        classes = getattr(loaded.model, "classes_", None)
-        self.classes: list[Any] | None = np.asarray(classes).tolist() if classes is not None else None
-        self.has_probabilities = self.classes is not None and hasattr(loaded.model, "predict_proba")
+        if worker is not None and worker.info is not None:  # the model object lives in the worker
+            self.classes: list[Any] | None = worker.info.classes
+            self.has_probabilities = worker.info.has_probabilities
+        else:
+            classes = getattr(loaded.model, "classes_", None)
+            self.classes = np.asarray(classes).tolist() if classes is not None else None
+            self.has_probabilities = self.classes is not None and hasattr(loaded.model, "predict_proba")
         self.predict_dtype: np.dtype | None = None
         self._log_batch = log_batch
+        #: When set, the model runs in this process of its own (see serving.worker), not here.
+        self.worker = worker
+        self._logged: tuple[Future[None], asyncio.Future[None]] | None = None
         self.users = 0  # calls holding this runtime (see serving.http.Call.use)
         self.batcher: AdaptiveBatcher[Request, Prediction] = AdaptiveBatcher(
             self._run,
@@ -104,17 +114,29 @@ class ModelRuntime:
     async def infer(self, request: Request) -> Prediction:
         return await self.batcher.submit(request, request.rows.n)
 
+    def until_logged(self, logged: Future[None]) -> Awaitable[None]:
+        """Wait for a batch's log write. The requests of one batch share one asyncio future, so the
+        log's writer wakes the event loop once per batch rather than once per request; each request
+        waits through a shield, so one cancelled caller cannot cancel its neighbours' wait."""
+        last = self._logged
+        if last is None or last[0] is not logged:
+            last = self._logged = (logged, asyncio.wrap_future(logged))
+        return asyncio.shield(last[1])
+
     # -- the model call (on the batcher's thread) ---------------------------------------------------
     def _run(self, requests: Sequence[Request]) -> list[Prediction]:
         parts = [r.rows for r in requests]
         merged = parts[0] if len(parts) == 1 else concat(parts)
-        data = to_model_input(merged, self.signature)
-        flavor, model = self.loaded.flavor, self.loaded.model
-        predictions = np.asarray(flavor.predict(model, data))
-        probabilities = None
-        if self.has_probabilities and any(r.want_probabilities for r in requests):
-            found = flavor.predict_proba(model, data)
-            probabilities = None if found is None else np.asarray(found)
+        want = self.has_probabilities and any(r.want_probabilities for r in requests)
+        if self.worker is not None:
+            data = (
+                Block(merged.block, merged.names)
+                if merged.block is not None and merged.names is not None
+                else to_model_input(merged, self.signature)
+            )
+            predictions, probabilities = self.worker.predict(data, want)
+        else:
+            predictions, probabilities = self._predict_here(to_model_input(merged, self.signature), want)
         if len(predictions) != merged.n:
             raise RuntimeError(f"the model returned {len(predictions)} predictions for {merged.n} rows")
         results, start = [], 0
@@ -132,6 +154,15 @@ class ModelRuntime:
             if logged is not None:
                 results = [Prediction(r.predictions, r.probabilities, logged) for r in results]
         return results
+
+    def _predict_here(self, data: Any, want_probabilities: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        flavor, model = self.loaded.flavor, self.loaded.model
+        predictions = np.asarray(flavor.predict(model, data))
+        probabilities = None
+        if want_probabilities:
+            found = flavor.predict_proba(model, data)
+            probabilities = None if found is None else np.asarray(found)
+        return predictions, probabilities
 
     # -- life cycle ---------------------------------------------------------------------------------
     def example_rows(self) -> Rows | None:
@@ -157,3 +188,5 @@ class ModelRuntime:
 
     async def close(self, *, timeout: float = 30.0) -> None:
         await self.batcher.close(timeout=timeout)
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.close)

@@ -1,0 +1,135 @@
+"""Model worker processes (``serving_model_processes``): the same answers as the model in-process, a
+swap or a removal ends the old version's process, and a worker that dies is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi import FastAPI
+
+from shipyard.core.config import Settings
+from shipyard.core.platform import Platform
+from shipyard.server import create_app
+from shipyard.serving.manager import ServingManager
+from shipyard.testing.servers import live_server
+from shipyard.testing.serving import breast_cancer, forest, pipeline, register_package, set_alias
+
+from .conftest import wait_serving
+
+pytestmark = pytest.mark.slow
+
+
+def process_gone(pid: int, timeout: float = 15.0) -> bool:
+    """Whether ``pid`` has exited (or is a zombie waiting for init) within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if "\nState:\tZ" in status:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def worker_platform(settings: Settings) -> Iterator[Platform]:
+    update = {"serving_poll_seconds": 0.1, "serving_model_processes": True}
+    with Platform.open(settings.model_copy(update=update)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def hosted(worker_platform: Platform) -> Iterator[tuple[str, FastAPI]]:
+    x, _ = breast_cancer()
+    register_package(worker_platform, "cancer-rf", forest(), input_example=x.head(3), alias="live")
+    register_package(worker_platform, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
+    app = create_app(platform=worker_platform)
+    with live_server(app) as url:
+        yield url, app
+
+
+def _endpoint(client: httpx.Client, name: str, model: str) -> None:
+    response = client.post("/api/v1/endpoints", json={"name": name, "model_uri": f"models:/{model}@live"})
+    assert response.status_code == 201, response.text
+    wait_serving(client, name)
+
+
+def _worker_pid(app: FastAPI, name: str) -> int:
+    manager: ServingManager = app.state.serving
+    runtime = manager.endpoints[name].active
+    assert runtime is not None and runtime.worker is not None
+    pid = runtime.worker.pid
+    assert pid is not None and pid != os.getpid()
+    return pid
+
+
+def test_worker_answers_like_the_model_in_process(hosted: tuple[str, FastAPI]) -> None:
+    url, app = hosted
+    x, _ = breast_cancer()
+    rows = x.head(7)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        _endpoint(client, "rf", "cancer-rf")
+        _worker_pid(app, "rf")
+        native = client.post("/endpoints/rf/predict", json={"rows": rows.to_dict(orient="records")})
+        assert native.status_code == 200, native.text
+        body = native.json()
+        assert body["predictions"] == forest().predict(rows).tolist()
+        expected_proba = forest().predict_proba(rows)
+        assert np.allclose(np.asarray(body["probabilities"]), expected_proba)
+        tensor = {
+            "name": "x",
+            "shape": list(rows.shape),
+            "datatype": "FP64",
+            "data": rows.to_numpy().ravel().tolist(),
+        }
+        v2 = client.post("/v2/models/rf/infer", json={"inputs": [tensor]})
+        assert v2.status_code == 200, v2.text
+        assert v2.json()["outputs"][0]["data"] == forest().predict(rows).tolist()
+        bad = client.post("/endpoints/rf/predict", json={"rows": [{"nope": 1.0}]})
+        assert bad.status_code == 400 and "missing column" in bad.text
+
+
+def test_a_dead_worker_is_replaced_and_swaps_and_removals_end_workers(
+    worker_platform: Platform, hosted: tuple[str, FastAPI]
+) -> None:
+    url, app = hosted
+    x, y = breast_cancer()
+    body = {"rows": x.head(2).to_dict(orient="records")}
+    with httpx.Client(base_url=url, timeout=60) as client:
+        _endpoint(client, "lr", "cancer-lr")
+        first = _worker_pid(app, "lr")
+        os.kill(first, signal.SIGKILL)
+        assert process_gone(first)
+        statuses = []
+        for _ in range(20):  # bounded: the batch that finds the worker dead restarts it
+            response = client.post("/endpoints/lr/predict", json=body)
+            statuses.append(response.status_code)
+            assert response.status_code in (200, 503), response.text
+            if response.status_code == 200:
+                break
+        assert statuses[-1] == 200, statuses
+        restarted = _worker_pid(app, "lr")
+        assert restarted != first
+
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        other = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=1000)).fit(x, y)
+        register_package(worker_platform, "cancer-lr", other, input_example=x.head(3))
+        set_alias(worker_platform, "cancer-lr", "live", 2)
+        wait_serving(client, "lr", "2")
+        assert client.post("/endpoints/lr/predict", json=body).json()["model_version"] == "2"
+        assert process_gone(restarted), "the swapped-out version's worker is still running"
+        current = _worker_pid(app, "lr")
+        assert client.delete("/api/v1/endpoints/lr").status_code == 204
+        assert process_gone(current), "the removed endpoint's worker is still running"
