@@ -213,3 +213,36 @@ def _v2(body: dict, request_id: str) -> dict:
             {"name": "input-0", "shape": list(data.shape), "datatype": "FP64", "data": data.ravel().tolist()}
         ],
     }
+
+
+def test_serve_refuses_a_prediction_log_held_by_another_process(settings: Settings) -> None:
+    """A `shipyard server` on the same home holds the log: `serve` says what to do, without a traceback."""
+    import subprocess
+    import sys
+
+    x, _ = breast_cancer()
+    with Platform.open(settings) as platform:
+        register_package(platform, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
+    env = {
+        **os.environ,
+        "SHIPYARD_HOME": str(settings.home),
+        "SHIPYARD_DATABASE_URL": settings.database_url,
+        "SHIPYARD_ARTIFACT_ROOT": settings.artifact_root,
+    }
+    held = PredictionLog(Path(settings.prediction_log_dir))
+    held.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "shipyard", "serve", "models:/cancer-lr@live", "--port", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        held.close()
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "is in use by another Shipyard process" in output, output
+    assert "SHIPYARD_PREDICTION_LOG_DIR" in output, output
+    assert "Traceback" not in output, output

@@ -11,7 +11,7 @@ import typer
 
 from shipyard.core.cli import JsonOption, open_client
 from shipyard.core.console import console, print_json, print_table
-from shipyard.core.errors import ConfigurationError, InvalidParameterError
+from shipyard.core.errors import ConfigurationError, ConflictError, InvalidParameterError
 
 __all__ = ["endpoints_app", "predict_command", "serve_command"]
 
@@ -100,6 +100,8 @@ def serve_command(
             with platform.database.session() as session:
                 return auth_module.authenticate(session, secret)
 
+        if prediction_log:
+            _check_log_free(Path(settings.prediction_log_dir))
         app = create_serving_app(
             source=source,
             specs=[spec],
@@ -135,6 +137,21 @@ def serve_command(
     finally:
         if platform is not None:
             platform.close()
+
+
+def _check_log_free(root: Path) -> None:
+    """Fail before listening when another process (say ``shipyard server`` on this home) holds the log."""
+    from shipyard.serving.predlog.log import check_root_free
+
+    try:
+        check_root_free(root)
+    except ConflictError:
+        raise ConfigurationError(
+            f"prediction log: {root} is in use by another Shipyard process (a `shipyard server` on the "
+            "same home?); give this one its own folder with SHIPYARD_PREDICTION_LOG_DIR, "
+            "or --no-prediction-log",
+            field="prediction_log_dir",
+        ) from None
 
 
 def predict_command(

@@ -138,16 +138,7 @@ class PredictionLog:
         """Take the root's lock, recover every endpoint's WAL (sealed in the background), start threads."""
         if self._running:
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ConflictError(
-                f"the prediction log at {self.root} is open in another PredictionLog; close that one first",
-                field="root",
-            ) from None
+        fd = _take_root_lock(self.root)
         self._lock_file = fd
         recovered: list[Chunk] = []
         try:
@@ -596,3 +587,23 @@ class PredictionLog:
     def _require_running(self) -> None:
         if not self._running:
             raise StoreUnavailableError("the prediction log is not running; call start() first")
+
+
+def _take_root_lock(root: Path) -> int:
+    """The root's exclusive flock, as an open descriptor; a ConflictError when another log holds it."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConflictError(
+            f"the prediction log at {root} is open in another process or PredictionLog; close that one first",
+            field="root",
+        ) from None
+    return fd
+
+
+def check_root_free(root: Path) -> None:
+    """Raise ConflictError now if another process holds ``root``'s log (checked again when it starts)."""
+    os.close(_take_root_lock(root))  # closing the descriptor drops the flock
