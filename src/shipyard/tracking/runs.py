@@ -12,7 +12,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -143,26 +156,59 @@ class RunRecord:
     outputs: list[OutputModel] = field(default_factory=list)
 
 
-def _child_rows(table: Any, *columns: str) -> Any:
-    """A prebuilt ``SELECT … WHERE run_id IN (:ids)``: one cached statement, whatever the id count."""
-    return select(*(table.c[name] for name in columns)).where(
-        table.c.run_id.in_(bindparam("ids", expanding=True))
+def _child_rows() -> Any:
+    """Params, tags, latest metrics and outputs of runs as one ``UNION ALL`` (one round trip, one
+    prebuilt statement whatever the number of ids). Columns: kind, run_id, key, text, number,
+    is_nan, timestamp, step."""
+    ids = bindparam("ids", expanding=True)
+    no_text, no_number = cast(null(), Text), cast(null(), Float)
+    no_flag, no_int = cast(null(), Boolean), cast(null(), BigInteger)
+    parts = []
+    for kind, table in (("p", Param.__table__), ("t", RunTag.__table__)):
+        parts.append(
+            select(
+                literal(kind), table.c.run_id, table.c.key, table.c.value, no_number, no_flag, no_int, no_int
+            ).where(table.c.run_id.in_(ids))
+        )
+    latest = LatestMetric.__table__
+    parts.append(
+        select(
+            literal("m"),
+            latest.c.run_id,
+            latest.c.key,
+            no_text,
+            latest.c.value,
+            latest.c.is_nan,
+            latest.c.timestamp,
+            latest.c.step,
+        ).where(latest.c.run_id.in_(ids))
     )
+    output = RunOutput.__table__
+    parts.append(
+        select(
+            literal("o"),
+            output.c.run_id,
+            output.c.model_id,
+            no_text,
+            no_number,
+            no_flag,
+            no_int,
+            output.c.step,
+        ).where(output.c.run_id.in_(ids))
+    )
+    return union_all(*parts)
 
 
-_PARAMS = _child_rows(Param.__table__, "run_id", "key", "value")
-_TAGS = _child_rows(RunTag.__table__, "run_id", "key", "value")
-_LATEST = _child_rows(LatestMetric.__table__, "run_id", "key", "value", "is_nan", "timestamp", "step")
+_CHILD_ROWS = _child_rows()
 _INPUTS = (
     select(RunInput, Dataset)
     .join(Dataset, Dataset.id == RunInput.dataset_id)
     .where(RunInput.run_id.in_(bindparam("ids", expanding=True)))
 )
-_OUTPUTS = _child_rows(RunOutput.__table__, "run_id", "model_id", "step")
 
 
 def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
-    """Params, tags, latest metrics, inputs and outputs of many runs in five queries.
+    """Params, tags, latest metrics, inputs and outputs of many runs in two queries.
 
     Params, tags, metrics and outputs are read as plain rows: building an ORM object per row cost
     more than the queries themselves.
@@ -176,16 +222,17 @@ def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
     inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
     outputs: dict[str, list[OutputModel]] = {run_id: [] for run_id in ids}
     bound = {"ids": ids}
-    for run_id, key, value in session.execute(_PARAMS, bound):
-        params[run_id][key] = value
-    for run_id, key, value in session.execute(_TAGS, bound):
-        tags[run_id][key] = value
-    for run_id, *latest in session.execute(_LATEST, bound):
-        metrics[run_id].append(LatestValue(*latest))
+    for kind, run_id, key, text, number, is_nan, timestamp, step in session.execute(_CHILD_ROWS, bound):
+        if kind == "p":
+            params[run_id][key] = text
+        elif kind == "t":
+            tags[run_id][key] = text
+        elif kind == "m":
+            metrics[run_id].append(LatestValue(key, number, bool(is_nan), timestamp, step))
+        else:
+            outputs[run_id].append(OutputModel(key, step))
     for run_input, dataset in session.execute(_INPUTS, bound):
         inputs[run_input.run_id].append((dataset, run_input.tags or []))
-    for run_id, model_id, step in session.execute(_OUTPUTS, bound):
-        outputs[run_id].append(OutputModel(model_id, step))
     return [
         RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
         for run in runs
