@@ -9,23 +9,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Float,
-    Text,
-    bindparam,
-    cast,
-    delete,
-    insert,
-    literal,
-    null,
-    select,
-    union_all,
-)
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -48,9 +35,9 @@ from shipyard.tracking._common import (
 )
 from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_state
 from shipyard.tracking.metrics import MetricBatch, MetricPoint, log_metrics, read_history
+from shipyard.tracking.records import LatestValue, OutputModel, RunRecord, load_records
 from shipyard.tracking.tables import (
     Dataset,
-    LatestMetric,
     Param,
     Run,
     RunInput,
@@ -62,8 +49,10 @@ __all__ = [
     "MLFLOW_LIMITS",
     "NATIVE_LIMITS",
     "BatchLimits",
+    "LatestValue",
     "MetricBatch",
     "MetricPoint",
+    "OutputModel",
     "RunRecord",
     "create_run",
     "delete_run",
@@ -125,118 +114,6 @@ _NOUNS = (
     "wharf",
     "yawl",
 )
-
-
-class LatestValue(NamedTuple):
-    """A run's latest value of one metric."""
-
-    key: str
-    value: float
-    is_nan: bool
-    timestamp: int
-    step: int
-
-
-class OutputModel(NamedTuple):
-    """A logged model a run produced, at a step."""
-
-    model_id: str
-    step: int
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A run with everything MLflow's ``Run`` message carries, loaded without N+1 queries."""
-
-    run: Run
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    metrics: list[LatestValue] = field(default_factory=list)
-    inputs: list[tuple[Dataset, list[dict[str, Any]]]] = field(default_factory=list)
-    outputs: list[OutputModel] = field(default_factory=list)
-
-
-def _child_rows() -> Any:
-    """Params, tags, latest metrics and outputs of runs as one ``UNION ALL`` (one round trip, one
-    prebuilt statement whatever the number of ids). Columns: kind, run_id, key, text, number,
-    is_nan, timestamp, step."""
-    ids = bindparam("ids", expanding=True)
-    no_text, no_number = cast(null(), Text), cast(null(), Float)
-    no_flag, no_int = cast(null(), Boolean), cast(null(), BigInteger)
-    parts = []
-    for kind, table in (("p", Param.__table__), ("t", RunTag.__table__)):
-        parts.append(
-            select(
-                literal(kind), table.c.run_id, table.c.key, table.c.value, no_number, no_flag, no_int, no_int
-            ).where(table.c.run_id.in_(ids))
-        )
-    latest = LatestMetric.__table__
-    parts.append(
-        select(
-            literal("m"),
-            latest.c.run_id,
-            latest.c.key,
-            no_text,
-            latest.c.value,
-            latest.c.is_nan,
-            latest.c.timestamp,
-            latest.c.step,
-        ).where(latest.c.run_id.in_(ids))
-    )
-    output = RunOutput.__table__
-    parts.append(
-        select(
-            literal("o"),
-            output.c.run_id,
-            output.c.model_id,
-            no_text,
-            no_number,
-            no_flag,
-            no_int,
-            output.c.step,
-        ).where(output.c.run_id.in_(ids))
-    )
-    return union_all(*parts)
-
-
-_CHILD_ROWS = _child_rows()
-_INPUTS = (
-    select(RunInput, Dataset)
-    .join(Dataset, Dataset.id == RunInput.dataset_id)
-    .where(RunInput.run_id.in_(bindparam("ids", expanding=True)))
-)
-
-
-def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
-    """Params, tags, latest metrics, inputs and outputs of many runs in two queries.
-
-    Params, tags, metrics and outputs are read as plain rows: building an ORM object per row cost
-    more than the queries themselves.
-    """
-    ids = [run.id for run in runs]
-    if not ids:
-        return []
-    params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
-    tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
-    metrics: dict[str, list[LatestValue]] = {run_id: [] for run_id in ids}
-    inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
-    outputs: dict[str, list[OutputModel]] = {run_id: [] for run_id in ids}
-    bound = {"ids": ids}
-    for kind, run_id, key, text, number, is_nan, timestamp, step in session.execute(_CHILD_ROWS, bound):
-        if kind == "p":
-            params[run_id][key] = text
-        elif kind == "t":
-            tags[run_id][key] = text
-        elif kind == "m":
-            metrics[run_id].append(LatestValue(key, number, bool(is_nan), timestamp, step))
-        else:
-            outputs[run_id].append(OutputModel(key, step))
-    for run_input, dataset in session.execute(_INPUTS, bound):
-        inputs[run_input.run_id].append((dataset, run_input.tags or []))
-    return [
-        RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
-        for run in runs
-    ]
 
 
 _RUN_BY_ID = select(Run).where(Run.id == bindparam("run_id"))
@@ -400,6 +277,10 @@ def _tag_upsert(dialect: Any) -> Any:
 _INSERT_RUN = insert(Run.__table__)  # type: ignore[arg-type]
 _INSERT_TAG = insert(RunTag.__table__)  # type: ignore[arg-type]
 _INSERT_PARAM = insert(Param.__table__)  # type: ignore[arg-type]
+_INSERT_PARAM_IF_NEW = {
+    name: dialect.insert(Param.__table__).on_conflict_do_nothing()
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 _UPSERT_TAG = {"sqlite": _tag_upsert(sqlite), "postgresql": _tag_upsert(postgresql)}
 _STAGE_OF_RUN = select(Run.__table__.c.lifecycle_stage).where(Run.__table__.c.id == bindparam("run_id"))
 _PARAMS_OF_RUN = select(Param.__table__.c.key, Param.__table__.c.value).where(
@@ -527,6 +408,15 @@ def log_batch(
 
 
 def _log_params(session: Session, run_id: str, params: dict[str, str]) -> None:
+    if len(params) == 1:
+        # MLflow's log_param, one key per request: insert unless the key exists, read back only then.
+        connection = session.connection()
+        ((key, value),) = params.items()
+        inserted = connection.execute(
+            _INSERT_PARAM_IF_NEW[connection.dialect.name], {"run_id": run_id, "key": key, "value": value}
+        )
+        if inserted.rowcount == 1:
+            return
     rows = session.execute(_PARAMS_OF_RUN, {"run_id": run_id, "keys": list(params)})
     existing: dict[str, str] = {key: value for key, value in rows}
     for key, value in params.items():
