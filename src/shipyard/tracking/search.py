@@ -8,6 +8,7 @@ matching index entries instead of probing every run.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -420,12 +421,14 @@ def search_runs(
 # the driving one is chosen from live counts.
 _QUERIES: dict[tuple[Any, ...], Select[Any]] = {}
 _MAX_QUERIES = 256
+_QUERIES_LOCK = threading.Lock()  # requests run in a thread pool; eviction iterates the dict
 
 
 def _remember(key: tuple[Any, ...], query: Select[Any]) -> None:
-    if len(_QUERIES) >= _MAX_QUERIES:
-        _QUERIES.pop(next(iter(_QUERIES)), None)
-    _QUERIES[key] = query
+    with _QUERIES_LOCK:
+        if len(_QUERIES) >= _MAX_QUERIES:
+            _QUERIES.pop(next(iter(_QUERIES)))
+        _QUERIES[key] = query
 
 
 @dataclass(frozen=True)
