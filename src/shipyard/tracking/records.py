@@ -54,39 +54,25 @@ def _child_rows() -> Any:
     ids = bindparam("ids", expanding=True)
     no_text, no_number = cast(null(), Text), cast(null(), Float)
     no_flag, no_int = cast(null(), Boolean), cast(null(), BigInteger)
-    parts = []
-    for kind, table in (("p", Param.__table__), ("t", RunTag.__table__)):
-        parts.append(
-            select(
-                literal(kind), table.c.run_id, table.c.key, table.c.value, no_number, no_flag, no_int, no_int
-            ).where(table.c.run_id.in_(ids))
-        )
-    latest = LatestMetric.__table__
-    parts.append(
-        select(
-            literal("m"),
-            latest.c.run_id,
+    param, tag, latest, output = (t.__table__ for t in (Param, RunTag, LatestMetric, RunOutput))
+    columns_by_kind = {  # key, text, number, is_nan, timestamp, step
+        "p": (param, param.c.key, param.c.value, no_number, no_flag, no_int, no_int),
+        "t": (tag, tag.c.key, tag.c.value, no_number, no_flag, no_int, no_int),
+        "m": (
+            latest,
             latest.c.key,
             no_text,
             latest.c.value,
             latest.c.is_nan,
             latest.c.timestamp,
             latest.c.step,
-        ).where(latest.c.run_id.in_(ids))
-    )
-    output = RunOutput.__table__
-    parts.append(
-        select(
-            literal("o"),
-            output.c.run_id,
-            output.c.model_id,
-            no_text,
-            no_number,
-            no_flag,
-            no_int,
-            output.c.step,
-        ).where(output.c.run_id.in_(ids))
-    )
+        ),
+        "o": (output, output.c.model_id, no_text, no_number, no_flag, no_int, output.c.step),
+    }
+    parts = [
+        select(literal(kind), table.c.run_id, *columns).where(table.c.run_id.in_(ids))
+        for kind, (table, *columns) in columns_by_kind.items()
+    ]
     return union_all(*parts)
 
 
