@@ -32,6 +32,7 @@ current_request_id: ContextVar[str | None] = ContextVar("shipyard_request_id", d
 
 MAX_PAGE = 1000
 _SUMMARY_VALUE_LIMIT = 500
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
 
 
 def _compact(value: Any) -> Any:
@@ -61,19 +62,24 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit row in the caller's transaction (a Core INSERT: every mutation pays for it)."""
-    session.execute(
-        insert(AuditEvent).values(
-            occurred_at=utcnow(),
-            actor=actor.name,
-            actor_role=actor.role.value,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id)[:200],
-            before=_compact(before),
-            after=_compact(after),
-            request_id=current_request_id.get(),
-        )
+    """Append one audit row in the caller's transaction.
+
+    Every mutation pays for this, so it is one prebuilt Core INSERT on the session's connection: no
+    ORM unit of work and no statement (or cache key) built per call.
+    """
+    session.connection().execute(
+        _INSERT,
+        {
+            "occurred_at": utcnow(),
+            "actor": actor.name,
+            "actor_role": actor.role.value,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id)[:200],
+            "before": _compact(before),
+            "after": _compact(after),
+            "request_id": current_request_id.get(),
+        },
     )
 
 

@@ -11,9 +11,9 @@ import binascii
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from shipyard.core import audit
@@ -25,10 +25,12 @@ from shipyard.tracking.tables import Experiment, ExperimentTag
 
 __all__ = [
     "ExperimentPage",
+    "ExperimentState",
     "create_experiment",
     "delete_experiment",
     "delete_experiment_tag",
     "experiment_id_of",
+    "experiment_state",
     "get_experiment",
     "get_experiment_by_name",
     "get_experiment_tags",
@@ -67,6 +69,25 @@ def get_experiment(session: Session, experiment_id: int | str) -> Experiment:
     if experiment is None:
         raise NotFoundError(f"No Experiment with id={key} exists", field="experiment_id")
     return experiment
+
+
+class ExperimentState(NamedTuple):
+    id: int
+    lifecycle_stage: str
+
+
+_STATE_BY_ID = select(Experiment.__table__.c.id, Experiment.__table__.c.lifecycle_stage).where(
+    Experiment.__table__.c.id == bindparam("experiment_id")
+)
+
+
+def experiment_state(session: Session, experiment_id: int | str) -> ExperimentState:
+    """An experiment's id and lifecycle stage, for writers that need no more (one prebuilt SELECT)."""
+    key = experiment_id_of(experiment_id)
+    row = session.execute(_STATE_BY_ID, {"experiment_id": key}).first()
+    if row is None:
+        raise NotFoundError(f"No Experiment with id={key} exists", field="experiment_id")
+    return ExperimentState(row[0], row[1])
 
 
 def get_experiment_by_name(session: Session, name: str) -> Experiment:

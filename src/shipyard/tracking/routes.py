@@ -54,7 +54,9 @@ def log(run_id: str, body: RunLog, platform: PlatformDep, actor: EditorDep) -> N
     batch = MetricBatch()
     if body.metrics is not None:
         columns = body.metrics
-        values = [to_float(value, field=f"metrics.value[{i}]") for i, value in enumerate(columns.value)]
+        values = columns.value
+        if not set(map(type, values)) <= {float}:  # strings ("NaN", "Infinity") are the rare case
+            values = [to_float(value, field=f"metrics.value[{i}]") for i, value in enumerate(values)]
         batch = MetricBatch(columns.key, values, columns.step, columns.timestamp)
     with platform.database.session(write=True) as session:
         runs.log_batch(

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shipyard.core import audit
 from shipyard.core.auth import Principal, Role, require_role
@@ -32,11 +33,11 @@ from shipyard.tracking._common import (
     tag_value,
     to_int,
 )
-from shipyard.tracking.experiments import decode_offset, encode_offset, get_experiment
+from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_state
 from shipyard.tracking.metrics import MetricBatch, MetricPoint, log_metrics, read_history
+from shipyard.tracking.records import LatestValue, OutputModel, RunRecord, load_records
 from shipyard.tracking.tables import (
     Dataset,
-    LatestMetric,
     Param,
     Run,
     RunInput,
@@ -48,8 +49,10 @@ __all__ = [
     "MLFLOW_LIMITS",
     "NATIVE_LIMITS",
     "BatchLimits",
+    "LatestValue",
     "MetricBatch",
     "MetricPoint",
+    "OutputModel",
     "RunRecord",
     "create_run",
     "delete_run",
@@ -113,50 +116,13 @@ _NOUNS = (
 )
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """A run with everything MLflow's ``Run`` message carries, loaded without N+1 queries."""
-
-    run: Run
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    metrics: list[LatestMetric] = field(default_factory=list)
-    inputs: list[tuple[Dataset, list[dict[str, Any]]]] = field(default_factory=list)
-    outputs: list[RunOutput] = field(default_factory=list)
-
-
-def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
-    """Params, tags, latest metrics, inputs and outputs of many runs in five queries."""
-    ids = [run.id for run in runs]
-    if not ids:
-        return []
-    params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
-    tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
-    metrics: dict[str, list[LatestMetric]] = {run_id: [] for run_id in ids}
-    inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
-    outputs: dict[str, list[RunOutput]] = {run_id: [] for run_id in ids}
-    for param in session.scalars(select(Param).where(Param.run_id.in_(ids))):
-        params[param.run_id][param.key] = param.value
-    for tag in session.scalars(select(RunTag).where(RunTag.run_id.in_(ids))):
-        tags[tag.run_id][tag.key] = tag.value
-    for metric in session.scalars(select(LatestMetric).where(LatestMetric.run_id.in_(ids))):
-        metrics[metric.run_id].append(metric)
-    for run_input, dataset in session.execute(
-        select(RunInput, Dataset)
-        .join(Dataset, Dataset.id == RunInput.dataset_id)
-        .where(RunInput.run_id.in_(ids))
-    ):
-        inputs[run_input.run_id].append((dataset, run_input.tags or []))
-    for output in session.scalars(select(RunOutput).where(RunOutput.run_id.in_(ids))):
-        outputs[output.run_id].append(output)
-    return [
-        RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
-        for run in runs
-    ]
+_RUN_BY_ID = select(Run).where(Run.id == bindparam("run_id"))
 
 
 def get_run(session: Session, run_id: str) -> Run:
-    run = session.get(Run, check_run_id(run_id))
+    # A prebuilt SELECT: ``session.get`` builds its query anew on every call that misses the identity
+    # map, which is every call of a request's fresh session.
+    run = session.execute(_RUN_BY_ID, {"run_id": check_run_id(run_id)}).scalar()
     if run is None:
         raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
     return run
@@ -188,7 +154,7 @@ def create_run(
     tags: dict[str, str] | None = None,
 ) -> Run:
     require_role(actor, Role.EDITOR)
-    experiment = get_experiment(session, experiment_id)
+    experiment = experiment_state(session, experiment_id)
     if experiment.lifecycle_stage != "active":
         raise InvalidParameterError(
             f"The experiment {experiment.id} must be in the 'active' state. Current state is deleted.",
@@ -198,22 +164,28 @@ def create_run(
     name = run_name or tags.get(RUN_NAME_TAG) or _random_name()
     check_text(name, field="run_name", max_length=250)
     run_id = new_run_id()
-    run = Run(
-        id=run_id,
-        experiment_id=experiment.id,
-        name=name,
-        user_id=check_text(user_id or actor.name, field="user_id", max_length=256),
-        status="RUNNING",
-        start_time=to_int(start_time, field="start_time", default=now_ms()),
-        artifact_uri=f"mlflow-artifacts:/{experiment.id}/{run_id}/artifacts",
-    )
-    session.add(run)
+    values = {
+        "id": run_id,
+        "experiment_id": experiment.id,
+        "name": name,
+        "user_id": check_text(user_id or actor.name, field="user_id", max_length=256),
+        "status": "RUNNING",
+        "start_time": to_int(start_time, field="start_time", default=now_ms()),
+        "end_time": None,
+        "lifecycle_stage": "active",
+        "artifact_uri": f"mlflow-artifacts:/{experiment.id}/{run_id}/artifacts",
+        "deleted_time": None,
+    }
     tags[RUN_NAME_TAG] = name
-    session.flush()
-    session.execute(
-        insert(RunTag),
-        [{"run_id": run_id, "key": check_key(k), "value": tag_value(v)} for k, v in tags.items()],
-    )
+    tag_rows = [{"run_id": run_id, "key": check_key(k), "value": tag_value(v)} for k, v in tags.items()]
+    # Core INSERTs (a run per training job, many per sweep): the ORM's flush costs more than the SQL.
+    # The object is then attached as if loaded, so callers may still change it through the session.
+    connection = session.connection()
+    connection.execute(_INSERT_RUN, values)
+    connection.execute(_INSERT_TAG, tag_rows)
+    run = Run(**values)
+    make_transient_to_detached(run)
+    session.add(run)
     audit.record(
         session,
         actor=actor,
@@ -295,16 +267,46 @@ def restore_run(session: Session, *, actor: Principal, run_id: str) -> Run:
     return _set_stage(session, actor, run_id, "active")
 
 
+def _tag_upsert(dialect: Any) -> Any:
+    statement = dialect.insert(RunTag.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["run_id", "key"], set_={"value": statement.excluded.value}
+    )
+
+
+_INSERT_RUN = insert(Run.__table__)  # type: ignore[arg-type]
+_INSERT_TAG = insert(RunTag.__table__)  # type: ignore[arg-type]
+_INSERT_PARAM = insert(Param.__table__)  # type: ignore[arg-type]
+_INSERT_PARAM_IF_NEW = {
+    name: dialect.insert(Param.__table__).on_conflict_do_nothing()
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_UPSERT_TAG = {"sqlite": _tag_upsert(sqlite), "postgresql": _tag_upsert(postgresql)}
+_STAGE_OF_RUN = select(Run.__table__.c.lifecycle_stage).where(Run.__table__.c.id == bindparam("run_id"))
+_PARAMS_OF_RUN = select(Param.__table__.c.key, Param.__table__.c.value).where(
+    Param.__table__.c.run_id == bindparam("run_id"),
+    Param.__table__.c.key.in_(bindparam("keys", expanding=True)),
+)
+
+
 def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
-    existing = {
-        row.key: row
-        for row in session.scalars(select(RunTag).where(RunTag.run_id == run_id, RunTag.key.in_(list(tags))))
-    }
-    for key, value in tags.items():
-        if key in existing:
-            existing[key].value = value
-        else:
-            session.add(RunTag(run_id=run_id, key=key, value=value))
+    connection = session.connection()
+    connection.execute(
+        _UPSERT_TAG[connection.dialect.name],
+        [{"run_id": run_id, "key": key, "value": value} for key, value in tags.items()],
+    )
+
+
+def _check_active(session: Session, run_id: str) -> str:
+    """``_active_run`` for writers that need only the id: one column read, no ORM object."""
+    stage = session.execute(_STAGE_OF_RUN, {"run_id": check_run_id(run_id)}).scalar()
+    if stage is None:
+        raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+    if stage != "active":
+        raise InvalidParameterError(
+            f"The run {run_id} must be in the 'active' state. Current state is {stage}.", field="run_id"
+        )
+    return run_id
 
 
 def set_tag(session: Session, *, actor: Principal, run_id: str, key: str, value: str) -> None:
@@ -386,28 +388,37 @@ def log_batch(
     _check_batch(metrics, clean_params, clean_tags, limits)
     for key in set(metrics.keys) if isinstance(metrics, MetricBatch) else {p.key for p in metrics}:
         check_key(key)
-    run = _active_run(session, run_id)
+    run_id = _check_active(session, run_id)
     if clean_params:
-        _log_params(session, run.id, clean_params)
+        _log_params(session, run_id, clean_params)
     if clean_tags:
-        _upsert_tags(session, run.id, clean_tags)
+        _upsert_tags(session, run_id, clean_tags)
         if RUN_NAME_TAG in clean_tags:
-            run.name = clean_tags[RUN_NAME_TAG][:250]
+            get_run(session, run_id).name = clean_tags[RUN_NAME_TAG][:250]
     if metrics:
-        log_metrics(session, run.id, metrics)
+        log_metrics(session, run_id, metrics)
     audit.record(
         session,
         actor=actor,
         action="run.log",
         object_type="run",
-        object_id=run.id,
+        object_id=run_id,
         after={"metrics": len(metrics), "params": sorted(clean_params)[:20], "tags": sorted(clean_tags)[:20]},
     )
 
 
 def _log_params(session: Session, run_id: str, params: dict[str, str]) -> None:
-    query = select(Param.key, Param.value).where(Param.run_id == run_id, Param.key.in_(list(params)))
-    existing: dict[str, str] = {key: value for key, value in session.execute(query)}
+    if len(params) == 1:
+        # MLflow's log_param, one key per request: insert unless the key exists, read back only then.
+        connection = session.connection()
+        ((key, value),) = params.items()
+        inserted = connection.execute(
+            _INSERT_PARAM_IF_NEW[connection.dialect.name], {"run_id": run_id, "key": key, "value": value}
+        )
+        if inserted.rowcount == 1:
+            return
+    rows = session.execute(_PARAMS_OF_RUN, {"run_id": run_id, "keys": list(params)})
+    existing: dict[str, str] = {key: value for key, value in rows}
     for key, value in params.items():
         if key in existing and existing[key] != value:
             raise InvalidParameterError(
@@ -417,7 +428,7 @@ def _log_params(session: Session, run_id: str, params: dict[str, str]) -> None:
             )
     new = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing]
     if new:
-        session.execute(insert(Param), new)
+        session.connection().execute(_INSERT_PARAM, new)
 
 
 def get_metric_history(

@@ -246,7 +246,12 @@ class RemoteTrackingMethods(TrackingMethods):
                 if len(chunk):
                     body["metrics"] = {
                         "key": chunk.keys,
-                        "value": [json_float(value) for value in chunk.values],
+                        "value": (
+                            # JSON has no NaN or infinities; finite values (nearly always all) go as they are.
+                            chunk.values
+                            if all(map(math.isfinite, chunk.values))
+                            else [json_float(value) for value in chunk.values]
+                        ),
                         "step": chunk.steps,
                         "timestamp": chunk.timestamps,
                     }

@@ -8,6 +8,7 @@ matching index entries instead of probing every run.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from shipyard.core.errors import InvalidParameterError
-from shipyard.tracking.experiments import decode_offset, experiment_id_of, paginate, view_stages
+from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_id_of, view_stages
 from shipyard.tracking.runs import RunRecord, load_records
 from shipyard.tracking.tables import Dataset, LatestMetric, Param, Run, RunInput, RunTag
 
@@ -399,11 +400,20 @@ def search_run_rows(
     if not ids:
         decode_offset(page_token)  # a forged token is refused even when there is nothing to page
         return [], None
-    query = select(Run).where(Run.experiment_id.in_(ids), Run.lifecycle_stage.in_(view_stages(run_view_type)))
-    for condition in _conditions(session, clauses):
-        query = query.where(condition)
-    runs, token = paginate(session, _apply_order(query, keys), max_results=max_results, page_token=page_token)
-    return list(runs), token
+    stages = view_stages(run_view_type)
+    offset = decode_offset(page_token)
+    cache_key = (tuple(ids), filter_string or "", tuple(order_by or ()), stages, offset, max_results)
+    query = _QUERIES.get(cache_key)
+    if query is None:
+        query = select(Run).where(Run.experiment_id.in_(ids), Run.lifecycle_stage.in_(stages))
+        for condition in _conditions(session, clauses):
+            query = query.where(condition)
+        query = _apply_order(query, keys).offset(offset).limit(max_results + 1)
+        if sum(1 for clause in clauses if clause.entity != "attribute") <= 1:
+            _remember(cache_key, query)
+    runs = list(session.scalars(query))
+    token = encode_offset(offset + max_results) if len(runs) > max_results else None
+    return runs[:max_results], token
 
 
 def search_runs(
@@ -427,6 +437,22 @@ def search_runs(
         page_token=page_token,
     )
     return load_records(session, runs), token
+
+
+# Built statements of recent searches. A client polling the same search (a dashboard, a sweep
+# waiting for its runs) spent more time building and hashing the SQL than running it. Only
+# searches whose SQL depends on nothing but their arguments are kept: with several entity clauses
+# the driving one is chosen from live counts.
+_QUERIES: dict[tuple[Any, ...], Select[Any]] = {}
+_MAX_QUERIES = 256
+_QUERIES_LOCK = threading.Lock()  # requests run in a thread pool; eviction iterates the dict
+
+
+def _remember(key: tuple[Any, ...], query: Select[Any]) -> None:
+    with _QUERIES_LOCK:
+        if len(_QUERIES) >= _MAX_QUERIES:
+            _QUERIES.pop(next(iter(_QUERIES)))
+        _QUERIES[key] = query
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,116 @@
+"""What a run carries, read back in bulk: params, tags, latest metrics, inputs and outputs.
+
+Searches return hundreds of runs, so everything but the datasets comes back in one ``UNION ALL``
+of plain rows; building an ORM object per param or tag cost more than the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import BigInteger, Boolean, Float, Text, bindparam, cast, literal, null, select, union_all
+from sqlalchemy.orm import Session
+
+from shipyard.tracking.tables import Dataset, LatestMetric, Param, Run, RunInput, RunOutput, RunTag
+
+__all__ = ["LatestValue", "OutputModel", "RunRecord", "load_records"]
+
+
+class LatestValue(NamedTuple):
+    """A run's latest value of one metric."""
+
+    key: str
+    value: float
+    is_nan: bool
+    timestamp: int
+    step: int
+
+
+class OutputModel(NamedTuple):
+    """A logged model a run produced, at a step."""
+
+    model_id: str
+    step: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run with everything MLflow's ``Run`` message carries, loaded without N+1 queries."""
+
+    run: Run
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: list[LatestValue] = field(default_factory=list)
+    inputs: list[tuple[Dataset, list[dict[str, Any]]]] = field(default_factory=list)
+    outputs: list[OutputModel] = field(default_factory=list)
+
+
+def _child_rows() -> Any:
+    """Params, tags, latest metrics and outputs of runs as one ``UNION ALL`` (one round trip, one
+    prebuilt statement whatever the number of ids). Columns: kind, run_id, key, text, number,
+    is_nan, timestamp, step."""
+    ids = bindparam("ids", expanding=True)
+    no_text, no_number = cast(null(), Text), cast(null(), Float)
+    no_flag, no_int = cast(null(), Boolean), cast(null(), BigInteger)
+    param, tag, latest, output = (t.__table__ for t in (Param, RunTag, LatestMetric, RunOutput))
+    columns_by_kind = {  # key, text, number, is_nan, timestamp, step
+        "p": (param, param.c.key, param.c.value, no_number, no_flag, no_int, no_int),
+        "t": (tag, tag.c.key, tag.c.value, no_number, no_flag, no_int, no_int),
+        "m": (
+            latest,
+            latest.c.key,
+            no_text,
+            latest.c.value,
+            latest.c.is_nan,
+            latest.c.timestamp,
+            latest.c.step,
+        ),
+        "o": (output, output.c.model_id, no_text, no_number, no_flag, no_int, output.c.step),
+    }
+    parts = [
+        select(literal(kind), table.c.run_id, *columns).where(table.c.run_id.in_(ids))
+        for kind, (table, *columns) in columns_by_kind.items()
+    ]
+    return union_all(*parts)
+
+
+_CHILD_ROWS = _child_rows()
+_INPUTS = (
+    select(RunInput, Dataset)
+    .join(Dataset, Dataset.id == RunInput.dataset_id)
+    .where(RunInput.run_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
+    """Params, tags, latest metrics, inputs and outputs of many runs in two queries.
+
+    Params, tags, metrics and outputs are read as plain rows: building an ORM object per row cost
+    more than the queries themselves.
+    """
+    ids = [run.id for run in runs]
+    if not ids:
+        return []
+    params: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+    tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+    metrics: dict[str, list[LatestValue]] = {run_id: [] for run_id in ids}
+    inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
+    outputs: dict[str, list[OutputModel]] = {run_id: [] for run_id in ids}
+    bound = {"ids": ids}
+    for kind, run_id, key, text, number, is_nan, timestamp, step in session.execute(_CHILD_ROWS, bound):
+        if kind == "p":
+            params[run_id][key] = text
+        elif kind == "t":
+            tags[run_id][key] = text
+        elif kind == "m":
+            metrics[run_id].append(LatestValue(key, number, bool(is_nan), timestamp, step))
+        else:
+            outputs[run_id].append(OutputModel(key, step))
+    for run_input, dataset in session.execute(_INPUTS, bound):
+        inputs[run_input.run_id].append((dataset, run_input.tags or []))
+    return [
+        RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
+        for run in runs
+    ]
