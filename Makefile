@@ -30,8 +30,12 @@ format: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)
 
 # Runs on SQLite and PostgreSQL (127.0.0.1:5432, user postgres); see tests/conftest.py.
+# Tests are spread over PYTEST_WORKERS processes (pytest-xdist), more than the cores because most of a
+# test's time is spent waiting on servers, subprocesses and the database; idle workers take queued
+# tests from busy ones (worksteal). PYTEST_WORKERS=0 runs everything in this one process.
+PYTEST_WORKERS ?= 3
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Every script in bench/, Shipyard against its peers on this machine; writes BENCHMARKS.md (long: run it on a quiet machine).
 # bench/serving.py needs wrk (apt-get install -y wrk) and builds MLServer's venv under ~/.cache once.
