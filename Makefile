@@ -7,9 +7,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo demo-clean test lint format install clean bench
 
+# The extras take XGBoost's CPU-only wheel (xgboost-cpu, the same module): a venv that still has the CUDA
+# build (xgboost + nvidia-nccl-cu12) drops it first, as both wheels write the same files.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip show xgboost-cpu >/dev/null 2>&1 || \
+		$(BIN)/python -m pip uninstall --quiet -y xgboost nvidia-nccl-cu12 >/dev/null 2>&1 || true
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
