@@ -1,20 +1,25 @@
 """Microseconds to decode and validate one one-row request, per protocol, against pandas-based parsing.
 
-Usage: python bench/codecs.py. Times are CPU microseconds of the calling thread, best of five.
+Usage: python bench/codecs.py [--json PATH]. Times are CPU microseconds of the calling thread, best of five.
 Two signatures: the breast-cancer table (30 double columns) and a mixed table (long, string,
 boolean, double). For /invocations, MLflow's own scoring-server parsing (json + pandas, then its
 schema enforcement) is timed on the same bodies; for the native API, Shipyard's pandas-based
 ``Signature.enforce``. Also: merging 16 requests and building the model's DataFrame, once per batch.
+With ``--json``, rows with a pandas-based peer become ratios and the others measured-only goal rows
+(no target: ``passed`` is null).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import time
 import timeit
 import warnings
 from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +31,9 @@ from shipyard.models.signature import ColumnSpec, Signature, infer_signature
 from shipyard.serving.codecs import mlflow as mlflow_codec
 from shipyard.serving.codecs import native, v2
 from shipyard.serving.rows import concat, to_model_input
+
+MLFLOW_PEER = "MLflow scoring-server parsing + _enforce_schema"
+ENFORCE_PEER = "pandas DataFrame + Signature.enforce"
 
 
 def _best_us(fn: Callable[[], Any], number: int = 2000) -> float:
@@ -68,7 +76,7 @@ def _cases() -> dict[str, tuple[pd.DataFrame, Signature]]:
     }
 
 
-def _invocations_rows(frame: pd.DataFrame, sig: Signature, case: str) -> None:
+def _invocations_rows(frame: pd.DataFrame, sig: Signature, case: str, rows: list[dict[str, Any]]) -> None:
     import io
 
     from mlflow.models.utils import _enforce_schema
@@ -93,31 +101,69 @@ def _invocations_rows(frame: pd.DataFrame, sig: Signature, case: str) -> None:
         else:
             parse = lambda b=body: scoring_server.infer_and_parse_data(json.loads(b), schema)  # noqa: E731
         theirs = _best_us(lambda p=parse: _enforce_schema(p(), schema), number=200)
-        _row(case, "/invocations " + name, ours, theirs)
+        _row(rows, case, "/invocations " + name, ours, theirs, MLFLOW_PEER)
 
 
-def _row(case: str, label: str, ours: float, theirs: float | None = None) -> None:
+def _row(
+    rows: list[dict[str, Any]],
+    case: str,
+    label: str,
+    ours: float,
+    theirs: float | None = None,
+    peer: str | None = None,
+) -> None:
     extra = f"{theirs:>12.1f}{theirs / ours:>7.0f}x" if theirs is not None else ""
     print(f"{case:<28}{label:<34}{ours:>12.1f}{extra}")
+    rows.append({"case": case, "label": label, "shipyard_us": ours, "peer_us": theirs, "peer": peer})
+
+
+def write_json(path: Path, rows: list[dict[str, Any]]) -> None:
+    """run_all's contract: ``ratios`` where a peer parsed the same body, ``goals`` for the rest."""
+    ratios, goals = [], []
+    for row in rows:
+        case = f"{row['case']}: {row['label']}"
+        if row["peer_us"] is None:
+            value = f"{row['shipyard_us']:.1f} µs"
+            goals.append({"case": case, "goal": "measured (no peer here)", "value": value, "passed": None})
+            continue
+        ratios.append(
+            {
+                "case": case,
+                "metric": "CPU µs per one-row request",
+                "better": "lower",
+                "peer": row["peer"],
+                "shipyard": row["shipyard_us"],
+                "peer_value": row["peer_us"],
+                "speedup": row["peer_us"] / row["shipyard_us"],
+            }
+        )
+    report = {"rows": rows, "ratios": ratios, "goals": goals, "versions": {"mlflow": version("mlflow")}}
+    path.write_text(json.dumps(report, indent=2))
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
+    rows: list[dict[str, Any]] = []
     print(f"{'case':<28}{'protocol / body':<34}{'Shipyard µs':>12}{'pandas µs':>12}{'ratio':>8}")
     for case, (frame, sig) in _cases().items():
-        _invocations_rows(frame, sig, case)
+        _invocations_rows(frame, sig, case, rows)
         body = json.dumps({"rows": json.loads(frame.to_json(orient="records"))}).encode()
         ours = _best_us(lambda b=body, s=sig: native.decode_native(b, s))
         old = _best_us(lambda b=body, s=sig: s.enforce(pd.DataFrame(json.loads(b)["rows"])), number=200)
-        _row(case, "native rows (vs Signature.enforce)", ours, old)
+        _row(rows, case, "native rows (vs Signature.enforce)", ours, old, ENFORCE_PEER)
         for binary in (True, False):
             request, length = _triton(frame, binary)
             ours = _best_us(lambda b=request, n=length, s=sig: v2.request_to_rows(v2.decode_request(b, n), s))
-            _row(case, "V2 tritonclient " + ("binary" if binary else "JSON"), ours)
+            _row(rows, case, "V2 tritonclient " + ("binary" if binary else "JSON"), ours)
         parts = [native.decode_native(body, sig)[0] for _ in range(16)]
         batch = _best_us(lambda p=parts, s=sig: to_model_input(concat(p), s), number=500)
-        _row(case, "16 requests: concat + DataFrame", batch)
+        _row(rows, case, "16 requests: concat + DataFrame", batch)
+    if args.json:
+        write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ ROOT = BENCH_DIR.parent
 QUICK_ARGS: dict[str, list[str]] = {
     "drift": ["--quick"],
     "drift_types": ["--streams-per-type", "4", "--seconds", "60"],
+    "predlog": ["--quick"],
     "serving": ["--quick"],
     "tracking": ["--quick"],
     "tracking_sdk": ["--points", "50000"],

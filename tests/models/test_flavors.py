@@ -115,6 +115,18 @@ def test_xgboost_model_class_outside_the_allow_list_is_refused(tmp_path: Path) -
     assert refused.value.field == "model_class"
 
 
+def test_xgboost_version_is_recorded_under_the_installed_distribution(tmp_path: Path) -> None:
+    """``xgboost`` and the CPU-only ``xgboost-cpu`` wheel install the same module under two names."""
+    import xgboost
+
+    from shipyard.models.package import load_manifest
+
+    path = save_model(FLAVOR_EXAMPLES["xgboost-classifier"]().model, tmp_path / "pkg")
+    libraries = load_manifest(path)["libraries"]
+    recorded = [libraries.get("xgboost"), libraries.get("xgboost-cpu")]
+    assert xgboost.__version__ in recorded, libraries
+
+
 def test_mlflow_python_model_without_mlflow_says_what_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,18 +21,20 @@ def serving_platform(settings: Settings) -> Iterator[Platform]:
         yield opened
 
 
-@pytest.fixture
-def registered(serving_platform: Platform) -> dict[str, int]:
+def register_models(platform: Platform) -> dict[str, int]:
     """``cancer-rf`` (a small forest) and ``cancer-lr`` (scaler + logistic regression), alias ``live``."""
     x, _ = breast_cancer()
     return {
-        "cancer-rf": register_package(
-            serving_platform, "cancer-rf", forest(), input_example=x.head(3), alias="live"
-        ),
+        "cancer-rf": register_package(platform, "cancer-rf", forest(), input_example=x.head(3), alias="live"),
         "cancer-lr": register_package(
-            serving_platform, "cancer-lr", pipeline(), input_example=x.head(3), alias="live"
+            platform, "cancer-lr", pipeline(), input_example=x.head(3), alias="live"
         ),
     }
+
+
+@pytest.fixture
+def registered(serving_platform: Platform) -> dict[str, int]:
+    return register_models(serving_platform)
 
 
 @pytest.fixture
@@ -66,10 +68,9 @@ def wait_serving(
     raise AssertionError(f"endpoint {name} not serving {version} after {timeout} s: {body}")
 
 
-@pytest.fixture
-def endpoints_ready(serving_url: str) -> str:
-    """Endpoints ``rf`` and ``lr`` following alias ``live``; returns the server URL."""
-    with httpx.Client(base_url=serving_url, timeout=30) as client:
+def create_endpoints(url: str) -> None:
+    """Endpoints ``rf`` and ``lr`` following alias ``live`` of the models ``register_models`` logs."""
+    with httpx.Client(base_url=url, timeout=30) as client:
         for name, model in (("rf", "cancer-rf"), ("lr", "cancer-lr")):
             response = client.post(
                 "/api/v1/endpoints", json={"name": name, "model_uri": f"models:/{model}@live"}
@@ -77,4 +78,10 @@ def endpoints_ready(serving_url: str) -> str:
             assert response.status_code == 201, response.text
         for name in ("rf", "lr"):
             wait_serving(client, name)
+
+
+@pytest.fixture
+def endpoints_ready(serving_url: str) -> str:
+    """Endpoints ``rf`` and ``lr`` following alias ``live``; returns the server URL."""
+    create_endpoints(serving_url)
     return serving_url

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,11 +13,38 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from shipyard.core.config import Settings
+from shipyard.core.platform import Platform
+from shipyard.server import create_app
+from shipyard.testing.servers import live_server
 from shipyard.testing.serving import breast_cancer, forest, pipeline
+from tests.conftest import BACKENDS, TemplateDatabases
+from tests.serving.conftest import create_endpoints, register_models
 
 post = functools.partial(httpx.post, timeout=60)
 get = functools.partial(httpx.get, timeout=60)
 tritonhttp = pytest.importorskip("tritonclient.http")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def endpoints_ready(
+    request: pytest.FixtureRequest,
+    template_databases: TemplateDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """One server with endpoints ``rf`` and ``lr`` per backend for this module (its tests only call them)."""
+    folder: Path = tmp_path_factory.mktemp(f"protocols-{request.param}")
+    settings = Settings(
+        home=folder / "home",
+        database_url=template_databases.clone(request.param, folder / "db"),
+        artifact_root=str(folder / "artifacts"),
+        serving_poll_seconds=0.1,
+    )
+    with Platform.open(settings) as platform:
+        register_models(platform)
+        with live_server(create_app(platform=platform)) as url:
+            create_endpoints(url)
+            yield url
 
 
 @pytest.fixture
@@ -137,13 +166,16 @@ def test_metrics_parse_as_prometheus_text(endpoints_ready: str, rows: object) ->
     post(f"{endpoints_ready}/endpoints/lr/predict", json={"rows": [{"nope": 1}]})
     text = get(f"{endpoints_ready}/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    requests = families["shipyard_serving_requests"]
-    ok = [s for s in requests.samples if s.labels.get("endpoint") == "lr" and s.labels.get("status") == "200"]
-    bad = [
-        s for s in requests.samples if s.labels.get("endpoint") == "lr" and s.labels.get("status") == "400"
+    # The module's other tests call "lr" too (MLflow and V2 protocols): count the native requests.
+    native = [
+        s
+        for s in families["shipyard_serving_requests"].samples
+        if s.labels.get("endpoint") == "lr" and s.labels.get("protocol") == "native"
     ]
+    ok = [s for s in native if s.labels.get("status") == "200"]
+    bad = [s for s in native if s.labels.get("status") == "400"]
     assert ok and ok[0].value >= 3 and bad and bad[0].value >= 1
-    assert ok[0].labels["protocol"] == "native" and ok[0].labels["version"] == "1"
+    assert ok[0].labels["version"] == "1"
     for name in (
         "shipyard_serving_request_duration_seconds",
         "shipyard_serving_batch_size",

@@ -37,7 +37,18 @@ MLMODEL = "MLmodel"
 INPUT_EXAMPLE = "input_example.json"
 # The MLmodel sections load_model reads in packages MLflow wrote, in order of preference.
 _MLFLOW_FLAVORS = ("sklearn", "xgboost", "lightgbm", "onnx", "python_function")
-_LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops", "onnx", "onnxruntime", "xgboost", "lightgbm")
+# Distribution names: XGBoost's CPU-only wheel is "xgboost-cpu" (same import name, no CUDA libraries).
+_LIBRARIES = (
+    "scikit-learn",
+    "numpy",
+    "pandas",
+    "skops",
+    "onnx",
+    "onnxruntime",
+    "xgboost",
+    "xgboost-cpu",
+    "lightgbm",
+)
 
 
 def file_digests(folder: Path) -> dict[str, str]:
