@@ -94,7 +94,11 @@ def seed_serving(platform: Platform, url: str, token: str | None) -> ServedSeed:
             lambda: reader.scan(ENDPOINT, columns=["row"]).num_rows == REQUESTS * ROWS_PER_REQUEST,
             "the predictions to reach the log",
         )
-        run = client.run_monitor(monitor.id)
-    window_ids = [result.id for result in run.results]
-    assert len(window_ids) == REQUESTS, run
+        client.run_monitor(monitor.id)
+        # The server's scheduler may have scored the first windows already (a new monitor is due at once).
+        scored = client.monitor_results(monitor.id, limit=REQUESTS + 1)
+    window_ids = sorted(result.id for result in scored.results)
+    assert len(window_ids) == REQUESTS, [
+        (r.id, str(r.window_start), str(r.window_end), r.rows) for r in scored.results
+    ]
     return ServedSeed(ENDPOINT, MODEL, monitor.id, window_ids, request_ids)

@@ -279,35 +279,20 @@ def run_monitor(
     now = now or utcnow()
     if now.tzinfo is None:
         raise InvalidParameterError("now must include a time zone", field="now")
-    with platform.database.session() as session:
-        settings = _settings(get_monitor(session, monitor_id))
-    profile = load_profile(platform.artifacts, settings.profile_digest)
-    cut = _time_windows if settings.window_kind == "time" else _count_windows
-    windows = cut(settings, predlog, now, max_windows)
     result_ids: list[int] = []
     event_ids: list[int] = []
-    cursor = settings.cursor_at
-    for start, end, table in windows:
-        score = score_window(
-            table,
-            profile,
-            window_seconds=settings.window_size if settings.window_kind == "time" else None,
-            **settings.score_options,
+    cursor: datetime | None = None
+    # Another runner (the scheduler, a "run now") may move the cursor while this one scores; start
+    # again from where it got to, so a manual run still scores everything due. Each retry follows a
+    # window the other runner scored, so the loop is bounded by the windows due.
+    for _attempt in range(max_windows + 1):
+        with platform.database.session() as session:
+            settings = _settings(get_monitor(session, monitor_id))
+        cursor, finished = _score_windows(
+            platform, predlog, settings, actor, now, max_windows - len(result_ids), result_ids, event_ids
         )
-        with platform.database.session(write=True) as session:
-            monitor = session.get(Monitor, monitor_id)
-            if monitor is None or monitor.cursor_at != cursor:
-                logger.info("monitor %s changed while running; its next run continues", monitor_id)
-                break
-            row = _result_row(monitor_id, start, end, score)
-            session.add(row)
-            session.flush()
-            row.drift_type, row.drift_types = _drift_types(session, monitor_id, row)
-            events = alerts.evaluate_rules(session, actor=actor, monitor=monitor, result=row)
-            monitor.cursor_at = cursor = end
-            session.flush()
-            result_ids.append(row.id)
-            event_ids.extend(event.id for event in events)
+        if finished:
+            break
     with platform.database.session(write=True) as session:
         monitor = session.get(Monitor, monitor_id)
         if monitor is not None:
@@ -316,6 +301,46 @@ def run_monitor(
             monitor.next_run_at = utcnow() + timedelta(seconds=monitor.schedule_seconds)
     logger.info("monitor %s: %d windows scored", monitor_id, len(result_ids))
     return RunOutcome(monitor_id, result_ids, event_ids, cursor)
+
+
+def _score_windows(
+    platform: Platform,
+    predlog: PredictionLog,
+    settings: _Settings,
+    actor: Principal,
+    now: datetime,
+    max_windows: int,
+    result_ids: list[int],
+    event_ids: list[int],
+) -> tuple[datetime | None, bool]:
+    """Score the complete windows after ``settings.cursor_at``; False when another runner moved the cursor."""
+    profile = load_profile(platform.artifacts, settings.profile_digest)
+    cut = _time_windows if settings.window_kind == "time" else _count_windows
+    cursor = settings.cursor_at
+    for start, end, table in cut(settings, predlog, now, max_windows):
+        score = score_window(
+            table,
+            profile,
+            window_seconds=settings.window_size if settings.window_kind == "time" else None,
+            **settings.score_options,
+        )
+        with platform.database.session(write=True) as session:
+            monitor = session.get(Monitor, settings.id, with_for_update=True)
+            if monitor is None:
+                return cursor, True
+            if monitor.cursor_at != cursor:
+                logger.info("monitor %s: another run moved the cursor; continuing from it", settings.id)
+                return cursor, False
+            row = _result_row(settings.id, start, end, score)
+            session.add(row)
+            session.flush()
+            row.drift_type, row.drift_types = _drift_types(session, settings.id, row)
+            events = alerts.evaluate_rules(session, actor=actor, monitor=monitor, result=row)
+            monitor.cursor_at = cursor = end
+            session.flush()
+            result_ids.append(row.id)
+            event_ids.extend(event.id for event in events)
+    return cursor, True
 
 
 def list_results(
