@@ -4,8 +4,8 @@ Ease runs along x, value up y, both 0-5; dashed lines mark the thresholds and ti
 their names. Each use case is a labelled point coloured by business unit, with error bars from the
 lowest to the highest voter's own score on each axis; a red ring marks voter disagreement.
 
-matplotlib is an optional dependency (``pip install 'shipyard-ml[plots]'``); without it the functions
-here raise ``UnsupportedMediaTypeError`` saying so, and reports are written without the picture.
+matplotlib is a core dependency; should an install lack it anyway, the functions here raise
+``UnsupportedMediaTypeError`` saying so, and reports are written without the picture.
 """
 
 from __future__ import annotations
