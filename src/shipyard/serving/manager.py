@@ -14,16 +14,18 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from shipyard.core.errors import NotFoundError
-from shipyard.models.package import load_model
+from shipyard.models.package import LoadedModel, load_model
 from shipyard.serving.batching import BatchStats
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.predlog import LogEntry, PredictionLog
@@ -85,6 +87,17 @@ class Endpoint:
         return spec.log_predictions and (
             spec.sample_rate >= 1.0 or random.random() < spec.sample_rate  # noqa: S311 - sampling, not secrets
         )
+
+
+# On CPython 3.11 (seen on 3.11.7) two threads loading packages at once can fail with "AST
+# constructor recursion depth mismatch": the AST converter's recursion counter is shared between
+# threads. Loads in this process take turns.
+_LOAD_LOCK = threading.Lock()
+
+
+def _load_serially(folder: Path, trusted: bool) -> LoadedModel:
+    with _LOAD_LOCK:
+        return load_model(folder, trusted=trusted)
 
 
 class ServingManager:
@@ -218,7 +231,7 @@ class ServingManager:
                 assert worker.info is not None
                 loaded = worker.info.loaded_model()
             else:
-                loaded = await asyncio.to_thread(load_model, folder, trusted=trusted)
+                loaded = await asyncio.to_thread(_load_serially, folder, trusted)
             runtime = ModelRuntime(
                 ref,
                 loaded,
