@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -135,16 +137,22 @@ def _run_of(platform: Platform, model: str) -> str:
         return versions.get_model_version(session, model, 1).run_id
 
 
-@pytest.mark.slow
-def test_kill_9_under_load_loses_no_acknowledged_prediction(settings: Settings, tmp_path: Path) -> None:
+def _live_pipeline(settings: Settings) -> dict[str, str]:
+    """Register the scaler+logistic pipeline as ``cancer-lr@live``; the environment pointing at its store."""
     x, _ = breast_cancer()
     with Platform.open(settings) as platform:
         register_package(platform, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
-    env = {
+    return {
         "SHIPYARD_HOME": str(settings.home),
         "SHIPYARD_DATABASE_URL": settings.database_url,
         "SHIPYARD_ARTIFACT_ROOT": settings.artifact_root,
     }
+
+
+@pytest.mark.slow
+def test_kill_9_under_load_loses_no_acknowledged_prediction(settings: Settings, tmp_path: Path) -> None:
+    x, _ = breast_cancer()
+    env = _live_pipeline(settings)
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -217,18 +225,7 @@ def _v2(body: dict, request_id: str) -> dict:
 
 def test_serve_refuses_a_prediction_log_held_by_another_process(settings: Settings) -> None:
     """A `shipyard server` on the same home holds the log: `serve` says what to do, without a traceback."""
-    import subprocess
-    import sys
-
-    x, _ = breast_cancer()
-    with Platform.open(settings) as platform:
-        register_package(platform, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
-    env = {
-        **os.environ,
-        "SHIPYARD_HOME": str(settings.home),
-        "SHIPYARD_DATABASE_URL": settings.database_url,
-        "SHIPYARD_ARTIFACT_ROOT": settings.artifact_root,
-    }
+    env = {**os.environ, **_live_pipeline(settings)}
     held = PredictionLog(Path(settings.prediction_log_dir))
     held.start()
     try:
