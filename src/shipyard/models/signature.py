@@ -8,6 +8,7 @@ model expects, or raises ``InvalidParameterError`` naming the column and the pro
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,12 @@ class Signature:
 
     @property
     def columns(self) -> list[str]:
-        return [c.name for c in self.inputs] if isinstance(self.inputs, tuple) else []
+        return list(self.column_names)
+
+    @functools.cached_property
+    def column_names(self) -> tuple[str, ...]:
+        """The input column names in order (none for a tensor signature); computed once, read per request."""
+        return tuple(c.name for c in self.inputs) if isinstance(self.inputs, tuple) else ()
 
     # -- MLflow's representation ------------------------------------------------------------------
     def to_mlflow(self) -> dict[str, str | None]:

@@ -5,18 +5,20 @@ batch, so under load batches grow by themselves and nothing waits when traffic i
 model is free and the queue is short, the batcher waits a little longer only when that pays: it
 keeps a running estimate of the arrival rate and of the model's cost ``t(n) = a + b·n`` (refitted
 from the batches it ran) and waits when the rows expected to arrive raise rows per second more
-than the wait costs. The wait never exceeds ``max_delay`` for the oldest request (counted from when
-the model came free) nor half a model call, and it ends as soon as arrivals pause. Model calls run on
-a dedicated thread, off the event loop. If a batch fails, each request is retried alone so that one
-bad input fails only itself.
+than the wait costs. The wait never exceeds ``max_delay`` for the oldest request (counted from
+when the model came free) nor half a model call, and it ends as soon as arrivals pause. A
+synchronous model call runs on a dedicated thread, off the event loop; an asynchronous one (a model
+in a worker process) is awaited on the loop. If a batch fails, each request is retried alone so
+that one bad input fails only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -95,16 +97,19 @@ class _Pending(Generic[In, Out]):
     future: asyncio.Future[Out] = field(repr=False)
 
 
+Run = Callable[[Sequence[In]], Sequence[Out]] | Callable[[Sequence[In]], Awaitable[Sequence[Out]]]
+
+
 class AdaptiveBatcher(Generic[In, Out]):
     """Merge concurrent ``submit`` calls into calls of ``run(items) -> outputs`` (same length, same order).
 
-    ``run`` is synchronous and runs on the batcher's own thread. ``on_batch`` (optional) gets the
-    stats of every model call, on the event loop.
+    A synchronous ``run`` runs on the batcher's own thread; a coroutine function is awaited on the
+    event loop. ``on_batch`` (optional) gets the stats of every model call, on the event loop.
     """
 
     def __init__(
         self,
-        run: Callable[[Sequence[In]], Sequence[Out]],
+        run: Run[In, Out],
         *,
         name: str,
         max_batch_rows: int = 64,
@@ -121,7 +126,10 @@ class AdaptiveBatcher(Generic[In, Out]):
         self._arrived = asyncio.Event()
         self._waiter: asyncio.Future[None] | None = None  # set while gathering (see _next_arrival)
         self._woken = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+        self._on_loop = inspect.iscoroutinefunction(run)
+        self._executor = (
+            None if self._on_loop else ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+        )
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.cost = CostModel()
@@ -247,7 +255,10 @@ class AdaptiveBatcher(Generic[In, Out]):
             started = time.perf_counter()
             items = [p.item for p in live]
             try:
-                outputs = await loop.run_in_executor(self._executor, self._run_isolated, items)
+                if self._executor is None:
+                    outputs = await self._run_isolated_here(items)
+                else:
+                    outputs = await loop.run_in_executor(self._executor, self._run_isolated, items)
             except BaseException as exc:
                 for pending in live:
                     if not pending.future.done():
@@ -273,23 +284,42 @@ class AdaptiveBatcher(Generic[In, Out]):
     def _run_isolated(self, items: list[In]) -> list[Any]:
         """Run the batch; if it fails, run each item alone so only the culprit fails."""
         try:
-            outputs = list(self._run(items))
+            outputs = self._run(items)
         except Exception as exc:
             if len(items) == 1:
                 return [_Failure(exc)]
         else:
-            if len(outputs) != len(items):
-                raise RuntimeError(
-                    f"model {self.name} returned {len(outputs)} results for {len(items)} inputs"
-                )
-            return outputs
+            return self._checked(items, outputs)  # type: ignore[arg-type]
         results: list[Any] = []
         for item in items:
             try:
-                results.extend(self._run([item]))
+                results.extend(self._run([item]))  # type: ignore[arg-type]
             except Exception as exc:
                 results.append(_Failure(exc))
         return results
+
+    async def _run_isolated_here(self, items: list[In]) -> list[Any]:
+        """``_run_isolated`` for a coroutine ``run``, on the event loop."""
+        try:
+            outputs = await self._run(items)  # type: ignore[misc]
+        except Exception as exc:
+            if len(items) == 1:
+                return [_Failure(exc)]
+        else:
+            return self._checked(items, outputs)
+        results: list[Any] = []
+        for item in items:
+            try:
+                results.extend(await self._run([item]))  # type: ignore[misc]
+            except Exception as exc:
+                results.append(_Failure(exc))
+        return results
+
+    def _checked(self, items: list[In], outputs: Sequence[Any]) -> list[Any]:
+        outputs = list(outputs)
+        if len(outputs) != len(items):
+            raise RuntimeError(f"model {self.name} returned {len(outputs)} results for {len(items)} inputs")
+        return outputs
 
     # -- stopping -----------------------------------------------------------------------------------
     async def close(self, *, timeout: float = 30.0) -> None:
@@ -305,7 +335,8 @@ class AdaptiveBatcher(Generic[In, Out]):
                 if not pending.future.done():
                     pending.future.set_exception(BatcherClosedError(f"model {self.name} was unloaded"))
             self._queue.clear()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass

@@ -67,6 +67,7 @@ def serve_command(
     from shipyard.serving.endpoints import check_endpoint_name, check_model_uri
     from shipyard.serving.manager import EndpointSpec
     from shipyard.serving.sources import ClientSource, PlatformSource
+    from shipyard.serving.wire import inference_protocol
 
     check_model_uri(model_uri)
     overrides = {"auth_enabled": auth} if auth is not None else {}
@@ -122,12 +123,13 @@ def serve_command(
         )
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: None)
+        fast_app = with_fast_path(app, max_body_bytes=settings.serving_max_body_bytes)
         uvicorn.run(
-            with_fast_path(app, max_body_bytes=settings.serving_max_body_bytes),
+            fast_app,
             host=host,
             port=port,
             loop="uvloop",
-            http="httptools",
+            http=inference_protocol(fast_app),  # uvicorn's httptools, inference POSTs without ASGI
             log_config=None,
             access_log=False,
             server_header=False,

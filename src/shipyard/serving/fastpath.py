@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -23,7 +24,7 @@ from shipyard.serving import protocols
 from shipyard.serving.http import BodyLimit
 from shipyard.serving.manager import ServingManager
 
-__all__ = ["FastPath"]
+__all__ = ["FastPath", "Route", "route"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,6 +36,26 @@ Authorize = Callable[[dict[str, str]], Awaitable[None]]
 _V2 = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/infer$")
 _NATIVE = re.compile(r"^/endpoints/([^/]+)/predict$")
 _INVOCATIONS = re.compile(r"^/(?:endpoints/([^/]+)/)?invocations$")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Which inference call a POST path names: the protocol, the endpoint (None: the only one) and version."""
+
+    protocol: str  # "v2", "native" or "mlflow"
+    name: str | None
+    version: str | None = None
+
+
+def route(path: str) -> Route | None:
+    """The inference call of a POST to ``path``, or None when it is not one."""
+    if (v2 := _V2.match(path)) is not None:
+        return Route("v2", unquote(v2.group(1)), unquote(v2.group(2)) if v2.group(2) else None)
+    if (native := _NATIVE.match(path)) is not None:
+        return Route("native", unquote(native.group(1)))
+    if (invoke := _INVOCATIONS.match(path)) is not None:
+        return Route("mlflow", unquote(invoke.group(1)) if invoke.group(1) else None)
+    return None
 
 
 class FastPath:
@@ -52,40 +73,12 @@ class FastPath:
         self.authorize = authorize
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        found = route(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if found is None:
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        v2 = native = invoke = None
-        if (v2 := _V2.match(path)) is None and (native := _NATIVE.match(path)) is None:
-            invoke = _INVOCATIONS.match(path)
-            if invoke is None:
-                await self.app(scope, receive, send)
-                return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        reader = _reader(headers, receive)
-        try:
-            if self.authorize is not None:
-                await self.authorize(headers)
-            if v2 is not None:
-                version = unquote(v2.group(2)) if v2.group(2) else None
-                reply = await protocols.v2_infer(
-                    self.manager, unquote(v2.group(1)), version, headers, reader, self.limit
-                )
-            elif native is not None:
-                query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-                reply = await protocols.native_predict(
-                    self.manager, unquote(native.group(1)), headers, query, reader, self.limit
-                )
-            else:
-                assert invoke is not None
-                name = unquote(invoke.group(1)) if invoke.group(1) else None
-                reply = await protocols.invocations(self.manager, name, headers, reader, self.limit)
-        except (AuthenticationError, PermissionDeniedError) as exc:
-            reply = protocols.platform_error(exc)
-            reply.headers["www-authenticate"] = "Bearer"
-        except ShipyardError as exc:  # e.g. an unknown endpoint before any protocol took over
-            reply = protocols.platform_error(exc)
+        reply = await self.answer(found, headers, scope.get("query_string", b""), _reader(headers, receive))
         raw_headers = [
             (b"content-type", reply.media_type.encode()),
             (b"content-length", str(len(reply.body)).encode()),
@@ -93,6 +86,32 @@ class FastPath:
         raw_headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items())
         await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+    async def answer(
+        self, found: Route, headers: dict[str, str], query_string: bytes, reader: protocols.BodyReader
+    ) -> protocols.Reply:
+        """The reply to one inference call; errors become replies in the protocol's own shape."""
+        try:
+            if self.authorize is not None:
+                await self.authorize(headers)
+            if found.protocol == "v2":
+                assert found.name is not None
+                return await protocols.v2_infer(
+                    self.manager, found.name, found.version, headers, reader, self.limit
+                )
+            if found.protocol == "native":
+                assert found.name is not None
+                query = dict(parse_qsl(query_string.decode("latin-1")))
+                return await protocols.native_predict(
+                    self.manager, found.name, headers, query, reader, self.limit
+                )
+            return await protocols.invocations(self.manager, found.name, headers, reader, self.limit)
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            reply = protocols.platform_error(exc)
+            reply.headers["www-authenticate"] = "Bearer"
+            return reply
+        except ShipyardError as exc:  # e.g. an unknown endpoint before any protocol took over
+            return protocols.platform_error(exc)
 
 
 def _reader(headers: dict[str, str], receive: Receive) -> Callable[[int], Awaitable[bytes]]:

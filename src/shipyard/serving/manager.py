@@ -29,6 +29,7 @@ from shipyard.models.package import LoadedModel, load_model
 from shipyard.serving.batching import BatchStats
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.predlog import LogEntry, PredictionLog
+from shipyard.serving.rows import Rows
 from shipyard.serving.runtime import ModelRef, ModelRuntime, Prediction, Request
 from shipyard.serving.source import ModelSource, follows_alias
 from shipyard.serving.worker import ModelWorker
@@ -355,9 +356,9 @@ class ServingManager:
         predlog, metrics = self.predlog, self.metrics
 
         def log_batch(
-            runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
+            runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction], merged: Rows
         ) -> Future[None] | None:
-            entry = batch_entry(endpoint, runtime, requests, results)
+            entry = batch_entry(endpoint, runtime, requests, results, merged)
             if entry is None:
                 return None
             metrics.logged.labels(endpoint.name).inc(len(entry.request_ids))
@@ -375,23 +376,42 @@ async def _discard(runtime: ModelRuntime | None, worker: ModelWorker | None) -> 
 
 
 def batch_entry(
-    endpoint: Endpoint, runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
+    endpoint: Endpoint,
+    runtime: ModelRuntime,
+    requests: Sequence[Request],
+    results: Sequence[Prediction],
+    merged: Rows,
 ) -> LogEntry | None:
-    """The prediction-log entry of one model call: the rows of the requests chosen for logging."""
+    """The prediction-log entry of one model call (``merged``: every request's rows, in order): the rows
+    of the requests chosen for logging."""
     chosen = [i for i, r in enumerate(requests) if r.log]
     if not chosen:
         return None
     now = time.time()
-    kept = [requests[i] for i in chosen]
+    everyone = len(chosen) == len(requests)
+    kept = requests if everyone else [requests[i] for i in chosen]
     counts = [r.rows.n for r in kept]
-    request_ids = [r.request_id for r, n in zip(kept, counts, strict=True) for _ in range(n)]
-    rows = np.concatenate([np.arange(n) for n in counts])
-    received = np.repeat([r.received_at for r in kept], counts)
+    if len(counts) == sum(counts):  # one row per request, the usual case: no repeats to build
+        request_ids = [r.request_id for r in kept]
+        rows = np.zeros(len(kept), dtype=np.int64)
+        received = np.array([r.received_at for r in kept], dtype=np.float64)
+        protocol: list[str] | str = [r.protocol for r in kept]
+    else:
+        request_ids = [r.request_id for r, n in zip(kept, counts, strict=True) for _ in range(n)]
+        rows = np.concatenate([np.arange(n) for n in counts])
+        received = np.repeat([r.received_at for r in kept], counts)
+        protocol = [r.protocol for r, n in zip(kept, counts, strict=True) for _ in range(n)]
     inputs: dict[str, np.ndarray] = {}
     first = kept[0].rows
     if first.names is not None and all(r.rows.block is not None for r in kept):
-        # Float rows: one concatenation for the batch, then one contiguous row per column.
-        by_column = np.ascontiguousarray(np.concatenate([r.rows.block for r in kept]).T)  # type: ignore[misc]
+        # Float rows: one block for the batch (the model's own when everyone is logged), then one
+        # contiguous row per column.
+        block = (
+            merged.block
+            if everyone and merged.block is not None
+            else np.concatenate([r.rows.block for r in kept])
+        )  # type: ignore[misc]
+        by_column = np.ascontiguousarray(block.T)
         for name, values in zip(first.names, by_column, strict=True):
             if name not in endpoint.spec.redact:
                 inputs[name] = values
@@ -413,7 +433,7 @@ def batch_entry(
         model_version=runtime.ref.version,
         request_ids=request_ids,
         rows=rows,
-        protocol=[r.protocol for r, n in zip(kept, counts, strict=True) for _ in range(n)],
+        protocol=protocol,
         received_at=received,
         latency_ms=(now - received) * 1000.0,
         inputs=inputs,

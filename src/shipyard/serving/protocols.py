@@ -26,6 +26,7 @@ from shipyard.serving.batching import BatcherClosedError
 from shipyard.serving.codecs import mlflow as mlflow_codec
 from shipyard.serving.codecs import native as native_codec
 from shipyard.serving.codecs import v2 as v2_codec
+from shipyard.serving.codecs.native import REQUEST_ID_PATTERN
 from shipyard.serving.http import Call, new_request_id, run_inference
 from shipyard.serving.manager import ServingManager
 
@@ -125,7 +126,9 @@ async def v2_infer(
         return Reply(exc.status_code, v2_codec.encode_error(str(exc)))
     call.finish(manager, 200)
     media = extra.pop("content-type", JSON)
-    return Reply(200, payload, media, {**extra, "x-request-id": request_id})
+    if REQUEST_ID_PATTERN.fullmatch(request_id):  # V2 ids are free text: only a safe one goes in a header
+        extra["x-request-id"] = request_id
+    return Reply(200, payload, media, extra)
 
 
 def _mlflow_code(exc: ShipyardError) -> str:

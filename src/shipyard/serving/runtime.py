@@ -58,8 +58,8 @@ class Prediction:
     logged: Future[None] | None = None
 
 
-#: Given the batch's requests and their predictions (model thread), submit them to the log.
-BatchLogger = Callable[["ModelRuntime", Sequence[Request], Sequence[Prediction]], "Future[None] | None"]
+#: Given the batch's requests and their predictions, submit them to the log.
+BatchLogger = Callable[["ModelRuntime", Sequence[Request], Sequence[Prediction], Rows], "Future[None] | None"]
 
 
 class ModelRuntime:
@@ -95,7 +95,7 @@ class ModelRuntime:
         self._logged: tuple[Future[None], asyncio.Future[None]] | None = None
         self.users = 0  # calls holding this runtime (see serving.http.Call.use)
         self.batcher: AdaptiveBatcher[Request, Prediction] = AdaptiveBatcher(
-            self._run,
+            self._run_in_worker if worker is not None else self._run_here,
             name=f"{ref.name}-v{ref.version}",
             max_batch_rows=max_batch_rows,
             max_delay=max_delay,
@@ -123,20 +123,32 @@ class ModelRuntime:
             last = self._logged = (logged, asyncio.wrap_future(logged))
         return asyncio.shield(last[1])
 
-    # -- the model call (on the batcher's thread) ---------------------------------------------------
-    def _run(self, requests: Sequence[Request]) -> list[Prediction]:
+    # -- the model call: on the batcher's thread, or awaited from the worker process ------------------
+    def _run_here(self, requests: Sequence[Request]) -> list[Prediction]:
+        merged, want = self._merge(requests)
+        predictions, probabilities = self._predict_here(to_model_input(merged, self.signature), want)
+        return self._split(requests, merged, predictions, probabilities)
+
+    async def _run_in_worker(self, requests: Sequence[Request]) -> list[Prediction]:
+        assert self.worker is not None
+        merged, want = self._merge(requests)
+        data = (
+            Block(merged.block, merged.names)
+            if merged.block is not None and merged.names is not None
+            else to_model_input(merged, self.signature)
+        )
+        predictions, probabilities = await self.worker.predict(data, want)
+        return self._split(requests, merged, predictions, probabilities)
+
+    def _merge(self, requests: Sequence[Request]) -> tuple[Rows, bool]:
         parts = [r.rows for r in requests]
         merged = parts[0] if len(parts) == 1 else concat(parts)
-        want = self.has_probabilities and any(r.want_probabilities for r in requests)
-        if self.worker is not None:
-            data = (
-                Block(merged.block, merged.names)
-                if merged.block is not None and merged.names is not None
-                else to_model_input(merged, self.signature)
-            )
-            predictions, probabilities = self.worker.predict(data, want)
-        else:
-            predictions, probabilities = self._predict_here(to_model_input(merged, self.signature), want)
+        return merged, self.has_probabilities and any(r.want_probabilities for r in requests)
+
+    def _split(
+        self, requests: Sequence[Request], merged: Rows, predictions: Any, probabilities: Any
+    ) -> list[Prediction]:
+        """Each request's slice of the batch result, submitted to the prediction log."""
         if len(predictions) != merged.n:
             raise RuntimeError(f"the model returned {len(predictions)} predictions for {merged.n} rows")
         results, start = [], 0
@@ -150,7 +162,7 @@ class ModelRuntime:
             results.append(Prediction(predictions[start:stop], proba))
             start = stop
         if self._log_batch is not None:
-            logged = self._log_batch(self, requests, results)
+            logged = self._log_batch(self, requests, results, merged)
             if logged is not None:
                 results = [Prediction(r.predictions, r.probabilities, logged) for r in results]
         return results

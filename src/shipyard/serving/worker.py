@@ -2,27 +2,32 @@
 
 In one process the event loop (parsing, validating, answering) and the model thread take turns on
 the interpreter lock: a forest then predicts 1.5x slower than alone and a small pipeline 4x. A
-worker process runs the model on another core; the batcher's thread sends it one merged batch (a
-float block and its column names, or the model input itself) over a pipe and waits on the answer
-with the lock released.
+worker process runs the model on another core; the batcher sends it one merged batch (a float block
+and its column names, or the model input itself) and awaits the answer.
 
 The worker loads the package (verifying its hashes) and the server keeps only what it needs of it
 (signature, flavor, classes), so a model is loaded once; the warm-up goes through the worker before
-the version takes traffic, so hot swap is unchanged. It leaves when told to, when its pipe closes,
+the version takes traffic, so hot swap is unchanged. Batches travel on the event loop itself (a
+non-blocking socket, multiprocessing's framing): a thread in between would have to win the
+interpreter lock back from a busy event loop twice per batch. It leaves when told to, when its pipe closes,
 or when its parent is gone (checked every half second), so a ``kill -9`` of the server leaves no
 orphan behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import pickle
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -74,13 +79,16 @@ class Block:
 
 
 class ModelWorker:
-    """The parent's handle on one worker process. ``predict`` is called from one thread at a time."""
+    """The parent's handle on one worker process; ``predict`` runs on the serving event loop."""
 
     def __init__(self, folder: Path, *, trusted: bool, name: str) -> None:
         self.folder, self.trusted, self.name = folder, trusted, name
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # start and stop
+        self._turn: asyncio.Lock | None = None  # one batch at a time on the socket
         self._process: Any = None
-        self._conn: Connection | None = None
+        self._conn: Connection | None = None  # blocking: the start-up handshake and the stop message
+        self._sock: socket.socket | None = None  # the same socket, non-blocking, for the event loop
+        self._received = bytearray()
         self._closed = False
         self.info: WorkerInfo | None = None
 
@@ -100,7 +108,8 @@ class ModelWorker:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, pass_fds=(child_sock.fileno(),))
         finally:
             child_sock.close()
-        self._process, self._conn = process, Connection(parent_sock.detach())
+        self._process, self._conn = process, Connection(os.dup(parent_sock.fileno()))
+        self._sock, self._received = parent_sock, bytearray()
 
     def wait_ready(self) -> None:
         """Wait until the launched worker has loaded its model; raises what loading raised."""
@@ -120,43 +129,74 @@ class ModelWorker:
             self._stop()
             raise RuntimeError(detail)
         self.info = detail
+        assert self._sock is not None
+        self._sock.setblocking(False)  # from here on only the event loop reads it
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def predict(self, data: Any, want_probabilities: bool) -> tuple[Any, Any]:
+    async def predict(self, data: Any, want_probabilities: bool) -> tuple[Any, Any]:
         """``(predictions, probabilities or None)`` of the worker's model for ``data``."""
-        with self._lock:
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        async with self._turn:
             if self._closed:
                 raise WorkerDiedError(f"the model worker of {self.name} was stopped")
-            if self._conn is None:  # died before: start a fresh one for this batch
+            if self._sock is None:  # died before: start a fresh one for this batch
                 logger.warning("model worker of %s: restarting", self.name)
-                self.start()
-            assert self._conn is not None
+                await asyncio.to_thread(self.start)
+            sock = self._sock
+            assert sock is not None
+            loop = asyncio.get_running_loop()
+            payload = pickle.dumps((data, want_probabilities), protocol=pickle.HIGHEST_PROTOCOL)
             try:
-                self._conn.send((data, want_probabilities))
-                status, payload = self._conn.recv()
-            except (EOFError, OSError, BrokenPipeError):
+                await loop.sock_sendall(sock, _header(len(payload)) + payload)
+                status, result = pickle.loads(await self._receive(loop, sock))  # noqa: S301 (our own child process)
+            except (EOFError, OSError):
                 code = self._process.poll() if self._process is not None else None
-                self._stop()
+                await asyncio.to_thread(self._stop_locked)
                 logger.error("model worker of %s died (exit code %s)", self.name, code)
                 raise WorkerDiedError(
                     f"the model process of {self.name} died (exit code {code}); "
                     "it restarts on the next request"
                 ) from None
         if status == "error":
-            raise payload
-        return payload
+            raise result
+        return result
+
+    async def _receive(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytes:
+        """One message in multiprocessing's framing (a signed 32-bit length, -1 then 64 bits if long)."""
+        buffer = self._received
+        while True:
+            if len(buffer) >= 4:
+                (size,) = _INT.unpack_from(buffer)
+                start = 4
+                if size == -1 and len(buffer) >= 12:
+                    (size,) = _LONG.unpack_from(buffer, 4)
+                    start = 12
+                if size >= 0 and len(buffer) >= start + size:
+                    message = bytes(buffer[start : start + size])
+                    del buffer[: start + size]
+                    return message
+            chunk = await loop.sock_recv(sock, 1 << 18)
+            if not chunk:
+                raise EOFError("the model worker closed its pipe")
+            buffer += chunk
 
     def close(self) -> None:
+        self._closed = True
+        self._stop_locked()
+
+    def _stop_locked(self) -> None:
         with self._lock:
-            self._closed = True
             self._stop()
 
     def _stop(self) -> None:
-        conn, process = self._conn, self._process
-        self._conn = None
+        conn, process, sock = self._conn, self._process, self._sock
+        self._conn = self._sock = None
+        if sock is not None:
+            sock.close()
         if conn is not None:
             with contextlib.suppress(OSError, ValueError):
                 conn.send(None)  # "leave": the worker exits after its current call
@@ -168,6 +208,15 @@ class ModelWorker:
                 process.kill()
                 process.wait(timeout=5.0)
             self._process = None
+
+
+_INT = struct.Struct("!i")
+_LONG = struct.Struct("!Q")
+
+
+def _header(size: int) -> bytes:
+    """multiprocessing.connection's length prefix, so the worker reads with ``Connection.recv``."""
+    return _INT.pack(size) if size <= 0x7FFFFFFF else _INT.pack(-1) + _LONG.pack(size)
 
 
 # -- the worker process -------------------------------------------------------------------------------
@@ -194,7 +243,7 @@ def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None
         classes is not None and hasattr(model, "predict_proba"),
     )
     conn.send(("ready", info))
-    indexes: dict[tuple[str, ...], Any] = {}
+    inputs = _BlockInputs(flavor, model)
     while True:
         try:
             message = conn.recv()
@@ -205,7 +254,7 @@ def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None
         data, want_probabilities = message
         try:
             if isinstance(data, Block):
-                data = _frame(data, indexes)
+                data = inputs.prepare(data)
             predictions = np.asarray(flavor.predict(model, data))
             probabilities = None
             if want_probabilities:
@@ -222,13 +271,55 @@ def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None
             conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
-def _frame(block: Block, indexes: dict[tuple[str, ...], Any]) -> Any:
-    import pandas as pd
+class _BlockInputs:
+    """Turns a float block into the model's input: a DataFrame named like the signature, or the block
+    itself where that is proven to be the same input.
 
-    index = indexes.get(block.names)
-    if index is None:
-        index = indexes[block.names] = pd.Index(block.names)
-    return pd.DataFrame(block.values, columns=index, copy=False)
+    A scikit-learn model fitted on a frame whose columns are the block's names, in order, computes the
+    same from the bare array (it only warns that the names are missing), and skips the frame's
+    per-call cost: building it, then pandas-aware validation in every pipeline step (a scaler + logistic
+    regression predicts 16 rows 2.5x faster). The first block of each name list is predicted both ways;
+    the bare array is used from then on only if that raised nothing and gave identical predictions (a
+    ``ColumnTransformer`` that selects columns by name, say, needs the frame and keeps it).
+    """
+
+    def __init__(self, flavor: Any, model: Any) -> None:
+        self.flavor, self.model = flavor, model
+        self._indexes: dict[tuple[str, ...], Any] = {}
+        self._bare: dict[tuple[str, ...], bool] = {}
+        fitted = getattr(model, "feature_names_in_", None)
+        self._fitted_names = (
+            tuple(str(n) for n in fitted) if flavor.name == "sklearn" and fitted is not None else None
+        )
+        if self._fitted_names is not None:
+            # Only the one warning the bare array causes, only in this process (it runs nothing else).
+            warnings.filterwarnings(
+                "ignore", message="X does not have valid feature names", category=UserWarning
+            )
+
+    def prepare(self, block: Block) -> Any:
+        bare = self._bare.get(block.names)
+        if bare is None:
+            bare = self._bare[block.names] = self._check_bare(block)
+        return block.values if bare else self._frame(block)
+
+    def _frame(self, block: Block) -> Any:
+        import pandas as pd
+
+        index = self._indexes.get(block.names)
+        if index is None:
+            index = self._indexes[block.names] = pd.Index(block.names)
+        return pd.DataFrame(block.values, columns=index, copy=False)
+
+    def _check_bare(self, block: Block) -> bool:
+        if block.names != self._fitted_names:
+            return False
+        try:
+            bare = np.asarray(self.flavor.predict(self.model, block.values))
+            framed = np.asarray(self.flavor.predict(self.model, self._frame(block)))
+        except Exception:  # the model needs the frame (or fails either way: the frame path reports it)
+            return False
+        return bare.shape == framed.shape and bool(np.array_equal(bare, framed))
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -29,12 +29,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: FastAPI, *, startup_timeout: float = 30.0) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL."""
+def live_server(app: FastAPI | Any, *, startup_timeout: float = 30.0, http: Any = "auto") -> Iterator[str]:
+    """Serve ``app`` (any ASGI app) on 127.0.0.1 until the block ends; yields the base URL. ``http`` is
+    uvicorn's HTTP protocol: a name, or a protocol class such as ``serving.wire.inference_protocol``'s."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=free_port(),
+        http=http,
         log_config=None,
         access_log=False,
         lifespan="on",

@@ -397,7 +397,7 @@ def request_to_rows(
         if len(inputs) == 1:
             return rowslib.validate_array(None, _text(inputs[0].data), max_rows=max_rows)
         return rowslib.validate_columns(None, _columns(inputs), max_rows=max_rows)
-    names = signature.columns
+    names = signature.column_names
     if len(inputs) == 1 and inputs[0].name not in names:
         tensor = inputs[0]
         if tensor.data.ndim not in (1, 2):
