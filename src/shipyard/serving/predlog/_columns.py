@@ -70,12 +70,17 @@ class RawBatch:
             "row": _row_numbers(cat([np.asarray(e.rows) for e in entries])),
             "latency_ms": cat([np.asarray(e.latency_ms, dtype=np.float64) for e in entries]),
         }
+        single = len(entries) == 1  # the usual group: one served batch, its arrays kept as they are
         for prefix, attribute in ((INPUT_PREFIX, "inputs"), (OUTPUT_PREFIX, "outputs")):
             for name, values in getattr(first, attribute).items():
+                kind = values.dtype.kind
+                if single and kind in RAW_KINDS:
+                    columns[prefix + name] = values
+                    continue
                 parts = [getattr(e, attribute)[name] for e in entries]
-                if values.dtype.kind in RAW_KINDS:
+                if kind in RAW_KINDS:
                     columns[prefix + name] = cat(parts)
-                elif values.dtype.kind == "O":
+                elif kind == "O":
                     # Through JSON now, so rows read from memory and rows replayed after a crash agree.
                     columns[prefix + name] = orjson.loads(_json([v for p in parts for v in p.tolist()]))
                 else:
@@ -97,7 +102,7 @@ class RawBatch:
         specs, blobs = [], []
         for name, values in self.columns.items():
             if isinstance(values, np.ndarray):
-                blob = np.ascontiguousarray(values).tobytes()
+                blob = values.tobytes()  # C order, whatever the array's own layout
                 specs.append([name, "np", values.dtype.str, list(values.shape[1:]), len(blob)])
             else:
                 blob = _json(values)
