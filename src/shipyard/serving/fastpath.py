@@ -4,7 +4,8 @@ At one-row requests the framework's middleware stack and router cost several tim
 protocol codec does, and that time is taken from the model (it shares the interpreter lock).
 This layer answers the three inference POSTs itself, through the same ``serving.protocols``
 functions as the documented FastAPI routes; everything else (metadata, health, feedback, metrics,
-bad methods) falls through to the app, so behaviour and documentation stay in one place.
+bad methods) falls through to the app, so behaviour and documentation stay in one place. ``route``
+and ``FastPath.answer`` are also what ``serving.wire`` calls for requests it takes before ASGI.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The three inference protocols, free of any web framework: headers and a body in, a ``Reply`` out.
 
 Both transports use these: the FastAPI routes (documented, behind the control plane's auth) and the
-raw-ASGI fast path of ``shipyard serve`` (``serving/fastpath.py``), which skips the framework's
-middleware and routing because at one-row requests they cost more than the model's share. Each
+inference path of ``shipyard serve`` (``serving/fastpath.py`` as ASGI, ``serving/wire.py`` straight
+from the HTTP parser), which skips the framework's middleware and routing because at one-row
+requests they cost more than the model's share. Each
 protocol answers errors in its own shape (V2 ``{"error"}``, MLflow ``{"error_code", "message"}``,
 native = the platform's shape) with the status the error carries.
 """
