@@ -3,6 +3,7 @@ swap or a removal ends the old version's process, and a worker that dies is repl
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -18,6 +19,8 @@ from shipyard.core.config import Settings
 from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.serving.manager import ServingManager
+from shipyard.serving.sources import PlatformSource
+from shipyard.serving.worker import Block, ModelWorker
 from shipyard.testing.servers import live_server
 from shipyard.testing.serving import breast_cancer, forest, pipeline, register_package, set_alias
 
@@ -133,3 +136,35 @@ def test_a_dead_worker_is_replaced_and_swaps_and_removals_end_workers(
         current = _worker_pid(app, "lr")
         assert client.delete("/api/v1/endpoints/lr").status_code == 204
         assert process_gone(current), "the removed endpoint's worker is still running"
+
+
+def test_a_batch_cancelled_while_predicting_never_answers_the_next(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A batch cancelled after it reached the worker leaves an answer on the pipe; the next batch must
+    not take it for its own (the worker is replaced instead)."""
+    x, _ = breast_cancer()
+    with Platform.open(settings) as opened:
+        register_package(opened, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
+        source = PlatformSource(opened, tmp_path / "cache")
+        package, trusted = source.fetch(source.resolve("models:/cancer-lr@live"))
+    worker = ModelWorker(package, trusted=trusted, name="cancel-test")
+    worker.start()
+    names = tuple(str(c) for c in x.columns)
+    first = Block(np.ascontiguousarray(x.iloc[:5].to_numpy(dtype=np.float64)), names)
+    second = Block(np.ascontiguousarray(x.iloc[100:103].to_numpy(dtype=np.float64)), names)
+
+    async def main() -> list[int]:
+        task = asyncio.create_task(worker.predict(first, False))
+        for _ in range(5):  # until it has sent the batch and waits for the answer
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        predictions, _ = await worker.predict(second, False)
+        return predictions.tolist()
+
+    try:
+        assert asyncio.run(main()) == pipeline().predict(x.iloc[100:103]).tolist()
+    finally:
+        worker.close()

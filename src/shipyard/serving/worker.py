@@ -161,6 +161,12 @@ class ModelWorker:
                     f"the model process of {self.name} died (exit code {code}); "
                     "it restarts on the next request"
                 ) from None
+            except BaseException:
+                # Cancelled (or failed) between sending the batch and reading its answer: that answer
+                # would be read as the next batch's, so this worker is dropped and the next call starts
+                # a fresh one.
+                self._abandon()
+                raise
         if status == "error":
             raise result
         return result
@@ -187,6 +193,17 @@ class ModelWorker:
     def close(self) -> None:
         self._closed = True
         self._stop_locked()
+
+    def _abandon(self) -> None:
+        """Drop the worker at once, from the event loop (no waiting): kill it and close its pipe."""
+        process, conn, sock = self._process, self._conn, self._sock
+        self._process = self._conn = self._sock = None
+        for channel in (sock, conn):
+            if channel is not None:
+                channel.close()
+        if process is not None:
+            process.kill()
+            threading.Thread(target=process.wait, name="reap-model-worker", daemon=True).start()
 
     def _stop_locked(self) -> None:
         with self._lock:
