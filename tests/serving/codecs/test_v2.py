@@ -7,6 +7,8 @@ import struct
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tritonclient.http import InferenceServerClient, InferInput, InferRequestedOutput, InferResult
 
 from shipyard.core.errors import InvalidParameterError
@@ -300,3 +302,61 @@ def test_metadata_and_errors() -> None:
         v2.dtype_for("BF16")
     with pytest.raises(InvalidParameterError, match="no Open Inference Protocol datatype"):
         v2.datatype_for(np.dtype("complex128"))
+
+
+_FINITE = st.floats(allow_nan=False, allow_infinity=False)
+_VALUE = st.one_of(_FINITE, st.integers(-(2**70), 2**70), st.none(), st.text(max_size=3), st.booleans())
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> dict:
+    """JSON-like V2 requests near the common form: one input, sometimes an id, sometimes a twist."""
+    rows, cols = draw(st.integers(0, 4)), draw(st.integers(0, 4))
+    shape = draw(st.sampled_from([[rows, cols], [rows * cols], [rows, cols, 1], [rows, cols + 1]]))
+    values = draw(
+        st.lists(
+            st.one_of(_FINITE, _VALUE) if draw(st.booleans()) else _FINITE,
+            min_size=rows * cols,
+            max_size=rows * cols,
+        )
+    )
+    tensor: dict = {
+        "name": draw(st.sampled_from(["x", "input-0"])),
+        "shape": shape,
+        "datatype": draw(st.sampled_from(["FP64", "FP64", "FP32", "INT64"])),
+        "data": values,
+    }
+    if draw(st.booleans()):
+        tensor["parameters"] = {}
+    request: dict = {"inputs": [tensor]}
+    if draw(st.booleans()):
+        request["id"] = draw(st.one_of(st.text(max_size=5), st.integers()))
+    return request
+
+
+@settings(max_examples=400, deadline=None)
+@given(_requests())
+def test_the_common_request_decodes_as_the_general_path_does(request: dict) -> None:
+    """Whatever the shortcut for the usual request takes, the general path decodes the same way."""
+    common = v2._common_request(request)
+    if common is None:
+        return
+    general = v2._decode(request, b"", None)
+    assert (common.id, common.outputs, common.parameters, common.binary_output) == (
+        general.id,
+        general.outputs,
+        general.parameters,
+        general.binary_output,
+    )
+    [ours], [theirs] = common.inputs, general.inputs
+    assert (ours.name, ours.datatype, ours.shape) == (theirs.name, theirs.datatype, theirs.shape)
+    assert ours.data.dtype == theirs.data.dtype and np.array_equal(ours.data, theirs.data)
+
+
+def test_the_common_request_is_taken_for_the_usual_body() -> None:
+    body = orjson.dumps(
+        {"id": "r1", "inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [0.5, 1.5, 2.0]}]}
+    )
+    assert v2._common_request(orjson.loads(body)) is not None
+    decoded = v2.decode_request(body, None)
+    assert decoded.id == "r1" and decoded.inputs[0].data.tolist() == [[0.5, 1.5, 2.0]]

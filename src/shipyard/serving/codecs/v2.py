@@ -152,6 +152,12 @@ def decode_request(body: bytes, header_length: int | str | None) -> V2Request:
             )
         header, binary = body[:header_length], memoryview(body)[header_length:]
     request = loads(header)
+    if header_length is None and (common := _common_request(request)) is not None:
+        return common
+    return _decode(request, binary, header_length)
+
+
+def _decode(request: Any, binary: Any, header_length: int | None) -> V2Request:
     if not isinstance(request, dict):
         raise InvalidParameterError("the inference request must be a JSON object", field="body")
     request_id = request.get("id")
@@ -182,6 +188,41 @@ def decode_request(body: bytes, header_length: int | str | None) -> V2Request:
         parameters=parameters,
         binary_output=binary_output,
     )
+
+
+_COMMON_INPUT_KEYS = {"name", "shape", "datatype", "data"}
+
+
+def _common_request(request: Any) -> V2Request | None:
+    """The usual request, decoded without the general checks: JSON only, an optional string ``id``,
+    one FP64 input of 1 or 2 dimensions whose data is a flat list of floats. Anything else (or any
+    doubt) returns None and takes the general path, so errors and edge cases are decided there; for
+    what it takes, the result is the one the general path gives.
+
+    >>> tensor = {"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1.5, 2.0]}
+    >>> _common_request({"inputs": [tensor]}).inputs[0].data
+    array([[1.5, 2. ]])
+    >>> _common_request({"inputs": [{**tensor, "data": [1, 2]}]}) is None  # ints: the general path
+    True
+    """
+    if type(request) is not dict or not 1 <= len(request) <= 2:
+        return None
+    request_id = request.get("id")
+    inputs = request.get("inputs")
+    if (len(request) == 2 and type(request_id) is not str) or type(inputs) is not list or len(inputs) != 1:
+        return None
+    raw = inputs[0]
+    if type(raw) is not dict or raw.keys() != _COMMON_INPUT_KEYS or raw["datatype"] != "FP64":
+        return None
+    name, shape, data = raw["name"], raw["shape"], raw["data"]
+    if type(name) is not str or type(shape) is not list or not 1 <= len(shape) <= 2 or type(data) is not list:
+        return None
+    if not all(type(d) is int and d >= 0 for d in shape) or math.prod(shape) != len(data):
+        return None
+    if not all(type(v) is float for v in data):  # ints, nulls, strings, nesting: the general path
+        return None
+    array = np.array(data, dtype=np.float64).reshape(shape)
+    return V2Request(id=request_id, inputs=[V2Tensor(name, "FP64", tuple(shape), array)])
 
 
 def _parameters(value: Any, where: str) -> dict[str, Any]:
