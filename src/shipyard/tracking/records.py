@@ -1,7 +1,8 @@
 """What a run carries, read back in bulk: params, tags, latest metrics, inputs and outputs.
 
 Searches return hundreds of runs, so everything but the datasets comes back in one ``UNION ALL``
-of plain rows; building an ORM object per param or tag cost more than the query.
+of plain rows; building an ORM object per param or tag cost more than the query. Reads that only
+report runs (MLflow's get and search) take the run itself as a plain row too (``RunInfo``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,40 @@ from sqlalchemy.orm import Session
 
 from shipyard.tracking.tables import Dataset, LatestMetric, Param, Run, RunInput, RunOutput, RunTag
 
-__all__ = ["LatestValue", "OutputModel", "RunRecord", "load_records"]
+__all__ = [
+    "RUN_INFO_COLUMNS",
+    "LatestValue",
+    "OutputModel",
+    "RunInfo",
+    "RunRecord",
+    "load_records",
+    "read_run_info",
+]
+
+
+class RunInfo(NamedTuple):
+    """A run's own columns as a plain row, with the ``Run`` model's attribute names."""
+
+    id: str
+    experiment_id: int
+    name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str
+    deleted_time: int | None
+
+
+RUN_INFO_COLUMNS = tuple(Run.__table__.c[name] for name in RunInfo._fields)
+_RUN_INFO_BY_ID = select(*RUN_INFO_COLUMNS).where(Run.__table__.c.id == bindparam("run_id"))
+
+
+def read_run_info(session: Session, run_id: str) -> RunInfo | None:
+    """One run's row without an ORM object (a Core statement on the session's connection)."""
+    row = session.connection().execute(_RUN_INFO_BY_ID, {"run_id": run_id}).first()
+    return None if row is None else RunInfo(*row)
 
 
 class LatestValue(NamedTuple):
@@ -39,7 +73,7 @@ class OutputModel(NamedTuple):
 class RunRecord:
     """A run with everything MLflow's ``Run`` message carries, loaded without N+1 queries."""
 
-    run: Run
+    run: Run | RunInfo
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: list[LatestValue] = field(default_factory=list)
@@ -48,13 +82,15 @@ class RunRecord:
 
 
 def _child_rows() -> Any:
-    """Params, tags, latest metrics and outputs of runs as one ``UNION ALL`` (one round trip, one
-    prebuilt statement whatever the number of ids). Columns: kind, run_id, key, text, number,
-    is_nan, timestamp, step."""
+    """Params, tags, latest metrics, outputs and input links of runs as one ``UNION ALL`` (one round
+    trip, one prebuilt statement whatever the number of ids). Columns: kind, run_id, key, text,
+    number, is_nan, timestamp, step (an input's dataset id)."""
     ids = bindparam("ids", expanding=True)
     no_text, no_number = cast(null(), Text), cast(null(), Float)
     no_flag, no_int = cast(null(), Boolean), cast(null(), BigInteger)
-    param, tag, latest, output = (t.__table__ for t in (Param, RunTag, LatestMetric, RunOutput))
+    param, tag, latest, output, used = (
+        t.__table__ for t in (Param, RunTag, LatestMetric, RunOutput, RunInput)
+    )
     columns_by_kind = {  # key, text, number, is_nan, timestamp, step
         "p": (param, param.c.key, param.c.value, no_number, no_flag, no_int, no_int),
         "t": (tag, tag.c.key, tag.c.value, no_number, no_flag, no_int, no_int),
@@ -68,6 +104,7 @@ def _child_rows() -> Any:
             latest.c.step,
         ),
         "o": (output, output.c.model_id, no_text, no_number, no_flag, no_int, output.c.step),
+        "i": (used, no_text, no_text, no_number, no_flag, no_int, used.c.dataset_id),
     }
     parts = [
         select(literal(kind), table.c.run_id, *columns).where(table.c.run_id.in_(ids))
@@ -84,11 +121,12 @@ _INPUTS = (
 )
 
 
-def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
-    """Params, tags, latest metrics, inputs and outputs of many runs in two queries.
+def load_records(session: Session, runs: Sequence[Run | RunInfo]) -> list[RunRecord]:
+    """Params, tags, latest metrics, inputs and outputs of many runs: one query, and a second one
+    for the datasets only when some run has inputs.
 
-    Params, tags, metrics and outputs are read as plain rows: building an ORM object per row cost
-    more than the queries themselves.
+    Everything is read as plain rows on the session's connection: building an ORM object per row
+    cost more than the queries themselves.
     """
     ids = [run.id for run in runs]
     if not ids:
@@ -98,18 +136,24 @@ def load_records(session: Session, runs: Sequence[Run]) -> list[RunRecord]:
     metrics: dict[str, list[LatestValue]] = {run_id: [] for run_id in ids}
     inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
     outputs: dict[str, list[OutputModel]] = {run_id: [] for run_id in ids}
+    with_inputs = False
     bound = {"ids": ids}
-    for kind, run_id, key, text, number, is_nan, timestamp, step in session.execute(_CHILD_ROWS, bound):
-        if kind == "p":
-            params[run_id][key] = text
-        elif kind == "t":
+    for kind, run_id, key, text, number, is_nan, timestamp, step in (
+        session.connection().execute(_CHILD_ROWS, bound).all()
+    ):
+        if kind == "t":
             tags[run_id][key] = text
         elif kind == "m":
             metrics[run_id].append(LatestValue(key, number, bool(is_nan), timestamp, step))
-        else:
+        elif kind == "p":
+            params[run_id][key] = text
+        elif kind == "o":
             outputs[run_id].append(OutputModel(key, step))
-    for run_input, dataset in session.execute(_INPUTS, bound):
-        inputs[run_input.run_id].append((dataset, run_input.tags or []))
+        else:
+            with_inputs = True
+    if with_inputs:
+        for run_input, dataset in session.execute(_INPUTS, bound):
+            inputs[run_input.run_id].append((dataset, run_input.tags or []))
     return [
         RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
         for run in runs

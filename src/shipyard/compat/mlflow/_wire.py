@@ -14,7 +14,7 @@ from shipyard.core.errors import InvalidParameterError, UnsupportedMediaTypeErro
 from shipyard.tracking._common import json_float as float_json
 from shipyard.tracking._common import to_float, to_int
 from shipyard.tracking.logged_models import LoggedModelRecord
-from shipyard.tracking.runs import MetricPoint, RunRecord
+from shipyard.tracking.runs import MetricPoint, RunInfo, RunRecord
 from shipyard.tracking.tables import Experiment, Run
 
 __all__ = [
@@ -167,7 +167,7 @@ def experiment_json(experiment: Experiment, tags: dict[str, str]) -> dict[str, A
     }
 
 
-def run_info_json(run: Run) -> dict[str, Any]:
+def run_info_json(run: Run | RunInfo) -> dict[str, Any]:
     info: dict[str, Any] = {
         "run_id": run.id,
         "run_uuid": run.id,
