@@ -13,6 +13,10 @@ document. Errors are answered by the application's own exception handlers, so th
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shipyard.core.deps import RoleRequirement, current_principal, get_platform
 
-__all__ = ["DirectRoutes", "compile_route"]
+__all__ = ["DirectRoutes", "compile_route", "in_thread"]
 
 Resolver = Callable[[Request, dict[str, Any]], Awaitable[Any]]
 Handler = Callable[[Request], Awaitable[Response]]
@@ -103,9 +107,25 @@ def compile_route(
         kwargs = {name: await resolve(request, resolved) for name, resolve in resolvers}
         if is_async:
             return await endpoint(**kwargs)  # type: ignore[no-any-return]
-        return await run_in_threadpool(endpoint, **kwargs)  # type: ignore[no-any-return]
+        return await in_thread(functools.partial(endpoint, **kwargs))
 
     return handle
+
+
+_THREADS = concurrent.futures.ThreadPoolExecutor(
+    max_workers=40,
+    thread_name_prefix="shipyard-direct",  # as many as FastAPI's pool lends
+)
+
+
+async def in_thread(call: Callable[[], Any]) -> Any:
+    """``call()`` in a worker thread, with the caller's context variables (the request id).
+
+    The event loop's own executor hop costs about half of anyio's, which FastAPI uses: per request,
+    anyio's capacity limiter, cancel scopes and checkpoints were a tenth of the server's time.
+    """
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, context.run, call)
 
 
 class DirectRoutes:

@@ -7,11 +7,27 @@ report runs (MLflow's get and search) take the run itself as a plain row too (``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Boolean, Float, Text, bindparam, cast, literal, null, select, union_all
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from shipyard.tracking.tables import Dataset, LatestMetric, Param, Run, RunInput, RunOutput, RunTag
@@ -81,11 +97,27 @@ class RunRecord:
     outputs: list[OutputModel] = field(default_factory=list)
 
 
-def _child_rows() -> Any:
+def _run_in_ids(dialect: str) -> Callable[[Any], Any]:
+    """``run_id`` among the bound ``ids``, as ONE bound value: a JSON array read by ``json_each`` on
+    SQLite, an array on PostgreSQL. An expanding ``IN`` renders a placeholder per id in every part
+    of the union, and that string building cost more than the query for a page of runs."""
+    if dialect == "postgresql":
+        ids = bindparam("ids", type_=postgresql.ARRAY(String))
+        return lambda column: column == any_(ids)
+    listed = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+    return lambda column: column.in_(select(listed.c.value))
+
+
+def bound_ids(dialect: str, ids: list[str]) -> list[str] | str:
+    """The ``ids`` value for statements built with ``_run_in_ids``."""
+    return ids if dialect == "postgresql" else orjson.dumps(ids).decode()
+
+
+def _child_rows(dialect: str) -> Any:
     """Params, tags, latest metrics, outputs and input links of runs as one ``UNION ALL`` (one round
     trip, one prebuilt statement whatever the number of ids). Columns: kind, run_id, key, text,
     number, is_nan, timestamp, step (an input's dataset id)."""
-    ids = bindparam("ids", expanding=True)
+    among_ids = _run_in_ids(dialect)
     no_text, no_number = cast(null(), Text), cast(null(), Float)
     no_flag, no_int = cast(null(), Boolean), cast(null(), BigInteger)
     param, tag, latest, output, used = (
@@ -107,13 +139,13 @@ def _child_rows() -> Any:
         "i": (used, no_text, no_text, no_number, no_flag, no_int, used.c.dataset_id),
     }
     parts = [
-        select(literal(kind), table.c.run_id, *columns).where(table.c.run_id.in_(ids))
+        select(literal(kind), table.c.run_id, *columns).where(among_ids(table.c.run_id))
         for kind, (table, *columns) in columns_by_kind.items()
     ]
     return union_all(*parts)
 
 
-_CHILD_ROWS = _child_rows()
+_CHILD_ROWS = {dialect: _child_rows(dialect) for dialect in ("sqlite", "postgresql")}
 _INPUTS = (
     select(RunInput, Dataset)
     .join(Dataset, Dataset.id == RunInput.dataset_id)
@@ -137,10 +169,11 @@ def load_records(session: Session, runs: Sequence[Run | RunInfo]) -> list[RunRec
     inputs: dict[str, list[tuple[Dataset, list[dict[str, Any]]]]] = {run_id: [] for run_id in ids}
     outputs: dict[str, list[OutputModel]] = {run_id: [] for run_id in ids}
     with_inputs = False
-    bound = {"ids": ids}
-    for kind, run_id, key, text, number, is_nan, timestamp, step in (
-        session.connection().execute(_CHILD_ROWS, bound).all()
-    ):
+    connection = session.connection()
+    dialect = connection.dialect.name
+    for kind, run_id, key, text, number, is_nan, timestamp, step in connection.execute(
+        _CHILD_ROWS[dialect], {"ids": bound_ids(dialect, ids)}
+    ).all():
         if kind == "t":
             tags[run_id][key] = text
         elif kind == "m":
@@ -152,7 +185,7 @@ def load_records(session: Session, runs: Sequence[Run | RunInfo]) -> list[RunRec
         else:
             with_inputs = True
     if with_inputs:
-        for run_input, dataset in session.execute(_INPUTS, bound):
+        for run_input, dataset in session.execute(_INPUTS, {"ids": ids}):
             inputs[run_input.run_id].append((dataset, run_input.tags or []))
     return [
         RunRecord(run, params[run.id], tags[run.id], metrics[run.id], inputs[run.id], outputs[run.id])
