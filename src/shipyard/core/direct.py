@@ -132,7 +132,8 @@ class DirectRoutes:
     """ASGI middleware serving ``routes`` (those that compile) by exact method and path.
 
     It sits inside the request-context middleware (request ids, size and NUL checks, access log all
-    still apply) and answers errors through ``owner``'s exception handlers, as FastAPI would.
+    still apply) and answers errors through ``owner``'s exception handlers, as FastAPI would. The
+    routes must be included in ``owner`` as they are (no prefix or dependencies added at inclusion).
     """
 
     def __init__(
@@ -147,7 +148,8 @@ class DirectRoutes:
         self.owner = owner
         self.table: dict[tuple[str, str], Handler] = {}
         request_dependencies = tuple(request_dependencies)
-        for route in routes:
+        # Application-wide dependencies would be skipped here: then nothing is served directly.
+        for route in routes if not owner.router.dependencies else ():
             if not isinstance(route, APIRoute):
                 continue
             handler = compile_route(route, request_dependencies)
@@ -159,7 +161,7 @@ class DirectRoutes:
         handler = (
             self.table.get((scope.get("method", ""), scope["path"])) if scope["type"] == "http" else None
         )
-        if handler is None:
+        if handler is None or self.owner.dependency_overrides:  # overrides (tests) are FastAPI's to apply
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive, send)
