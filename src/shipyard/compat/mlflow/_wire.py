@@ -184,43 +184,51 @@ def run_info_json(run: Run | RunInfo) -> dict[str, Any]:
     return info
 
 
+_INFINITY = float("inf")
+
+
+def _dataset_json(dataset: Any, tags: list[dict[str, Any]]) -> dict[str, Any]:
+    fields = (
+        ("name", dataset.name),
+        ("digest", dataset.digest),
+        ("source_type", dataset.source_type),
+        ("source", dataset.source),
+        ("schema", dataset.schema),
+        ("profile", dataset.profile),
+    )
+    return {"tags": tags, "dataset": {key: value for key, value in fields if value is not None}}
+
+
 def run_json(record: RunRecord) -> dict[str, Any]:
+    # A search answers with hundreds of these: the common case (finite values, no inputs or outputs)
+    # is built inline, with no helper call per value.
     return {
         "info": run_info_json(record.run),
         "data": {
             "metrics": [
                 {
                     "key": m.key,
-                    "value": float_json(m.value, m.is_nan),
+                    "value": m.value
+                    if not m.is_nan and -_INFINITY < m.value < _INFINITY
+                    else float_json(m.value, m.is_nan),
                     "timestamp": m.timestamp,
                     "step": m.step,
                 }
                 for m in record.metrics
             ],
-            "params": _pairs(record.params),
-            "tags": _pairs(record.tags),
+            "params": [{"key": key, "value": value} for key, value in record.params.items()],
+            "tags": [{"key": key, "value": value} for key, value in record.tags.items()],
         },
         "inputs": {
-            "dataset_inputs": [
-                {
-                    "tags": tags,
-                    "dataset": {
-                        key: value
-                        for key, value in (
-                            ("name", dataset.name),
-                            ("digest", dataset.digest),
-                            ("source_type", dataset.source_type),
-                            ("source", dataset.source),
-                            ("schema", dataset.schema),
-                            ("profile", dataset.profile),
-                        )
-                        if value is not None
-                    },
-                }
-                for dataset, tags in record.inputs
-            ],
+            "dataset_inputs": [_dataset_json(dataset, tags) for dataset, tags in record.inputs]
+            if record.inputs
+            else []
         },
-        "outputs": {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in record.outputs]},
+        "outputs": {
+            "model_outputs": [{"model_id": o.model_id, "step": o.step} for o in record.outputs]
+            if record.outputs
+            else []
+        },
     }
 
 
