@@ -200,36 +200,38 @@ def _dataset_json(dataset: Any, tags: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_json(record: RunRecord) -> dict[str, Any]:
-    # A search answers with hundreds of these: the common case (finite values, no inputs or outputs)
-    # is built inline, with no helper call per value.
-    return {
-        "info": run_info_json(record.run),
-        "data": {
-            "metrics": [
-                {
-                    "key": m.key,
-                    "value": m.value
-                    if not m.is_nan and -_INFINITY < m.value < _INFINITY
-                    else float_json(m.value, m.is_nan),
-                    "timestamp": m.timestamp,
-                    "step": m.step,
-                }
-                for m in record.metrics
-            ],
-            "params": [{"key": key, "value": value} for key, value in record.params.items()],
-            "tags": [{"key": key, "value": value} for key, value in record.tags.items()],
-        },
-        "inputs": {
-            "dataset_inputs": [_dataset_json(dataset, tags) for dataset, tags in record.inputs]
-            if record.inputs
-            else []
-        },
-        "outputs": {
-            "model_outputs": [{"model_id": o.model_id, "step": o.step} for o in record.outputs]
-            if record.outputs
-            else []
-        },
-    }
+    """A run as MLflow's server writes it: proto3 JSON leaves out empty lists (a run without params
+    has no "params"), and inputs and outputs are ``{}`` when there are none. A search answers with
+    hundreds of these, so the common case (finite values, no inputs or outputs) is built inline; the
+    client then also parses less."""
+    data: dict[str, Any] = {}
+    if record.metrics:
+        data["metrics"] = [
+            {
+                "key": m.key,
+                "value": m.value
+                if not m.is_nan and -_INFINITY < m.value < _INFINITY
+                else float_json(m.value, m.is_nan),
+                "timestamp": m.timestamp,
+                "step": m.step,
+            }
+            for m in record.metrics
+        ]
+    if record.params:
+        data["params"] = [{"key": key, "value": value} for key, value in record.params.items()]
+    if record.tags:
+        data["tags"] = [{"key": key, "value": value} for key, value in record.tags.items()]
+    inputs = (
+        {"dataset_inputs": [_dataset_json(dataset, tags) for dataset, tags in record.inputs]}
+        if record.inputs
+        else {}
+    )
+    outputs = (
+        {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in record.outputs]}
+        if record.outputs
+        else {}
+    )
+    return {"info": run_info_json(record.run), "data": data, "inputs": inputs, "outputs": outputs}
 
 
 def logged_model_json(
