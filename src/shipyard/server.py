@@ -20,11 +20,13 @@ from shipyard._version import __version__
 from shipyard.compat.mlflow import artifacts as mlflow_artifacts
 from shipyard.compat.mlflow import registry as mlflow_registry
 from shipyard.compat.mlflow import tracking as mlflow_tracking
+from shipyard.compat.mlflow._wire import read_params
 from shipyard.compat.mlflow.prefix import AjaxPrefixMiddleware
 from shipyard.core import routes as core_routes
 from shipyard.core import webhook_routes
 from shipyard.core.audit import current_request_id
 from shipyard.core.config import Settings, load_settings
+from shipyard.core.direct import DirectRoutes
 from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
@@ -172,6 +174,13 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     if platform is not None:
         app.state.platform = platform  # usable before the lifespan runs (in-process test clients)
     install_error_handlers(app)
+    # Innermost: the MLflow calls training loops make by the hundred skip FastAPI's per-request routing.
+    app.add_middleware(
+        DirectRoutes,
+        owner=app,
+        routes=[*mlflow_tracking.router.routes, *mlflow_registry.router.routes],
+        request_dependencies=[read_params],
+    )
     app.add_middleware(RequestContextMiddleware, max_json_bytes=MAX_JSON_BODY)
     app.add_middleware(AjaxPrefixMiddleware)
     # Routes are matched in order: the MLflow API first, because training clients call it most often.

@@ -58,7 +58,7 @@ class Role(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        return _RANKS[self]
 
     @classmethod
     def parse(cls, value: str, *, field: str = "role") -> Role:
@@ -68,6 +68,10 @@ class Role(StrEnum):
             raise InvalidParameterError(
                 f"{field} must be one of {', '.join(r.value for r in cls)}; got {value!r}", field=field
             ) from None
+
+
+# Checked twice per request (route and service): a lookup, not a walk over the enum.
+_RANKS = {role: position for position, role in enumerate(Role)}
 
 
 @dataclass(frozen=True)

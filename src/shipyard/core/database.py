@@ -1,9 +1,10 @@
 """SQLAlchemy engine and sessions for SQLite (embedded default) and PostgreSQL (production).
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on. Its transactions are begun by us,
-not by the driver: a session opened for writing starts with ``BEGIN IMMEDIATE`` so that two writers
-queue on the busy timeout instead of failing with ``SQLITE_BUSY`` when a read transaction is upgraded
-to a write; read sessions use a plain deferred ``BEGIN`` and never block each other.
+not by the driver: a session opened for writing (on an engine of its own) starts with ``BEGIN
+IMMEDIATE`` so that two writers queue on the busy timeout instead of failing with ``SQLITE_BUSY`` when a
+read transaction is upgraded to a write; read sessions use a plain deferred ``BEGIN`` and never block
+each other.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -67,10 +70,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class ShipyardSQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite whose transactions Shipyard begins itself: ``BEGIN``, or ``BEGIN IMMEDIATE`` on the
+    engine made for writers.
+
+    The driver's own transaction handling is off (``isolation_level = None``, set on connect). Beginning
+    here rather than in a "begin" event keeps the engine free of connection-event listeners: with one,
+    SQLAlchemy dispatches its execution events around every statement, a fifth of a logging call.
+    """
+
+    supports_statement_cache = True
+
+    def __init__(self, begin_immediate: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.begin_statement = "BEGIN IMMEDIATE" if begin_immediate else "BEGIN"
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        dbapi_connection.execute(self.begin_statement)
+
+
+registry.register("sqlite.shipyard", __name__, "ShipyardSQLiteDialect")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below decide how each transaction starts.
+        # Transactions are begun by the dialect above, never implicitly by the driver.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -78,11 +103,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get("shipyard_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -117,11 +137,27 @@ class Database:
                 f"SHIPYARD_DATABASE_URL: unsupported database {self.dialect!r}; use sqlite or postgresql",
                 field="database_url",
             )
-        self.engine = create_engine(parsed, **kwargs)
+        self._engines: list[Engine] = []
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            # Writers get an engine (and pool) of their own whose transactions begin IMMEDIATE; an
+            # in-memory database exists per connection, so there one engine serves both.
+            parsed = parsed.set(drivername="sqlite+shipyard")
+            self.engine = self._sqlite_engine(parsed, kwargs, begin_immediate=False)
+            in_memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+            write_engine = (
+                self.engine if in_memory else self._sqlite_engine(parsed, kwargs, begin_immediate=True)
+            )
+        else:
+            self.engine = write_engine = create_engine(parsed, **kwargs)
+            self._engines.append(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.engine.execution_options(shipyard_write=True), expire_on_commit=False)
+        self._write = sessionmaker(write_engine, expire_on_commit=False)
+
+    def _sqlite_engine(self, url: Any, kwargs: dict[str, Any], *, begin_immediate: bool) -> Engine:
+        engine = create_engine(url, begin_immediate=begin_immediate, **kwargs)
+        _configure_sqlite(engine)
+        self._engines.append(engine)
+        return engine
 
     @contextlib.contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
@@ -154,7 +190,8 @@ class Database:
                 connection.commit()
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        for engine in self._engines:
+            engine.dispose()
 
 
 def _first_line(exc: BaseException) -> str:

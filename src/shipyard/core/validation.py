@@ -30,6 +30,8 @@ def check_text(value: str, *, field: str, max_length: int | None = None, allow_e
         raise InvalidParameterError(
             f"{field} is {len(value)} characters long; the limit is {max_length}", field=field
         )
+    if value.isprintable():  # in C: no "Other" character at all, so no control one (the usual case)
+        return value
     for position, char in enumerate(value):
         if char == "\x00" or unicodedata.category(char) in ("Cc", "Cs"):
             raise InvalidParameterError(
@@ -41,6 +43,8 @@ def check_text(value: str, *, field: str, max_length: int | None = None, allow_e
 
 def _clean(value: str) -> str:
     # Inside pydantic the field name is added by the location, so the message says what is wrong.
+    if value.isprintable():
+        return value
     for char in value:
         if char == "\x00" or unicodedata.category(char) in ("Cc", "Cs"):
             raise ValueError(f"must not contain control characters; found {char!r}")

@@ -84,7 +84,7 @@ _STATE_BY_ID = select(Experiment.__table__.c.id, Experiment.__table__.c.lifecycl
 def experiment_state(session: Session, experiment_id: int | str) -> ExperimentState:
     """An experiment's id and lifecycle stage, for writers that need no more (one prebuilt SELECT)."""
     key = experiment_id_of(experiment_id)
-    row = session.execute(_STATE_BY_ID, {"experiment_id": key}).first()
+    row = session.connection().execute(_STATE_BY_ID, {"experiment_id": key}).first()
     if row is None:
         raise NotFoundError(f"No Experiment with id={key} exists", field="experiment_id")
     return ExperimentState(row[0], row[1])

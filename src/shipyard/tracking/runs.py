@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from shipyard.core import audit
 from shipyard.core.auth import Principal, Role, require_role
@@ -35,7 +36,14 @@ from shipyard.tracking._common import (
 )
 from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_state
 from shipyard.tracking.metrics import MetricBatch, MetricPoint, log_metrics, read_history
-from shipyard.tracking.records import LatestValue, OutputModel, RunRecord, load_records
+from shipyard.tracking.records import (
+    LatestValue,
+    OutputModel,
+    RunInfo,
+    RunRecord,
+    load_records,
+    read_run_info,
+)
 from shipyard.tracking.tables import (
     Dataset,
     Param,
@@ -53,12 +61,14 @@ __all__ = [
     "MetricBatch",
     "MetricPoint",
     "OutputModel",
+    "RunInfo",
     "RunRecord",
     "create_run",
     "delete_run",
     "delete_tag",
     "get_metric_history",
     "get_run",
+    "get_run_record",
     "load_records",
     "log_batch",
     "log_inputs",
@@ -202,6 +212,21 @@ def new_run_record(run: Run, tags: dict[str, str] | None) -> RunRecord:
     return RunRecord(run, tags={**{k: tag_value(v) for k, v in (tags or {}).items()}, RUN_NAME_TAG: run.name})
 
 
+def get_run_record(session: Session, run_id: str) -> RunRecord:
+    """A run with everything it carries, for reads that only report it: plain rows, no ORM object."""
+    info = read_run_info(session, check_run_id(run_id))
+    if info is None:
+        raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+    return load_records(session, [info])[0]
+
+
+_UPDATE_RUN = (
+    update(Run.__table__)  # type: ignore[arg-type]
+    .where(Run.__table__.c.id == bindparam("run_id"))
+    .values(status=bindparam("new_status"), end_time=bindparam("new_end_time"), name=bindparam("new_name"))
+)
+
+
 def update_run(
     session: Session,
     *,
@@ -210,34 +235,55 @@ def update_run(
     status: str | None = None,
     end_time: int | None = None,
     run_name: str | None = None,
-) -> Run:
+) -> RunInfo:
+    """Change a run's status, end time or name: a row read and one UPDATE (every finished run
+    comes through here), leaving no stale copy in the session."""
     require_role(actor, Role.EDITOR)
-    run = _active_run(session, run_id)
-    before = {"status": run.status, "end_time": run.end_time, "name": run.name}
+    run = read_run_info(session, check_run_id(run_id))
+    if run is None:
+        raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+    if run.lifecycle_stage != "active":
+        raise InvalidParameterError(
+            f"The run {run_id} must be in the 'active' state. Current state is {run.lifecycle_stage}.",
+            field="run_id",
+        )
+    new_status, new_end_time, new_name = run.status, run.end_time, run.name
     if status is not None:
         if status not in RUN_STATUSES:
             raise InvalidParameterError(
                 f"Invalid value {status!r} for parameter 'status'; expected one of {', '.join(RUN_STATUSES)}",
                 field="status",
             )
-        run.status = status
+        new_status = status
         if status in ("FINISHED", "FAILED", "KILLED"):
-            run.end_time = to_int(end_time, field="end_time", default=now_ms())
+            new_end_time = to_int(end_time, field="end_time", default=now_ms())
     if end_time is not None and status is None:
-        run.end_time = to_int(end_time, field="end_time")
+        new_end_time = to_int(end_time, field="end_time")
     if run_name:
-        run.name = check_text(run_name, field="run_name", max_length=250)
-        _upsert_tags(session, run.id, {RUN_NAME_TAG: run.name})
+        new_name = check_text(run_name, field="run_name", max_length=250)
+    # A Run the session already holds (created or read earlier in this transaction) keeps its pending
+    # changes (flushed first) and reloads what this UPDATE wrote.
+    held = session.identity_map.get(identity_key(Run, run.id))
+    if held is not None:
+        session.flush()
+    session.connection().execute(
+        _UPDATE_RUN,
+        {"run_id": run.id, "new_status": new_status, "new_end_time": new_end_time, "new_name": new_name},
+    )
+    if held is not None:
+        session.expire(held, ["status", "end_time", "name"])
+    if run_name:
+        _upsert_tags(session, run.id, {RUN_NAME_TAG: new_name})
     audit.record(
         session,
         actor=actor,
         action="run.update",
         object_type="run",
         object_id=run.id,
-        before=before,
-        after={"status": run.status, "end_time": run.end_time, "name": run.name},
+        before={"status": run.status, "end_time": run.end_time, "name": run.name},
+        after={"status": new_status, "end_time": new_end_time, "name": new_name},
     )
-    return run
+    return run._replace(status=new_status, end_time=new_end_time, name=new_name)
 
 
 def _set_stage(session: Session, actor: Principal, run_id: str, stage: str) -> Run:
@@ -299,7 +345,8 @@ def _upsert_tags(session: Session, run_id: str, tags: dict[str, str]) -> None:
 
 def _check_active(session: Session, run_id: str) -> str:
     """``_active_run`` for writers that need only the id: one column read, no ORM object."""
-    stage = session.execute(_STAGE_OF_RUN, {"run_id": check_run_id(run_id)}).scalar()
+    # On the session's connection: a Core statement needs none of the ORM's execution machinery.
+    stage = session.connection().execute(_STAGE_OF_RUN, {"run_id": check_run_id(run_id)}).scalar()
     if stage is None:
         raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
     if stage != "active":

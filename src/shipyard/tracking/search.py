@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.tracking.experiments import decode_offset, encode_offset, experiment_id_of, view_stages
+from shipyard.tracking.records import RUN_INFO_COLUMNS, RunInfo
 from shipyard.tracking.runs import RunRecord, load_records
 from shipyard.tracking.tables import Dataset, LatestMetric, Param, Run, RunInput, RunTag
 
@@ -377,6 +378,56 @@ def _apply_order(query: Select[Any], keys: list[OrderKey]) -> Select[Any]:
     return query.order_by(*ordering)
 
 
+def _search_statement(
+    session: Session,
+    *,
+    experiment_ids: Sequence[int | str],
+    filter_string: str | None,
+    run_view_type: str | None,
+    max_results: int,
+    order_by: Sequence[str] | None,
+    page_token: str | None,
+    rows: bool,
+) -> tuple[Select[Any] | None, int]:
+    """The SELECT of a search (``Run`` objects, or plain run rows when ``rows``) and its offset;
+    None when there are no experiments to search."""
+    if not 1 <= max_results <= MAX_RESULTS:
+        raise InvalidParameterError(
+            f"Invalid value {max_results} for parameter 'max_results' supplied: it must be between 1 and "
+            f"{MAX_RESULTS}",
+            field="max_results",
+        )
+    ids = [experiment_id_of(e, "experiment_ids") for e in experiment_ids]
+    # Keyed by the arguments as given: a hit skips parsing, and every check below passed the first time.
+    cache_key = (
+        rows,
+        tuple(ids),
+        filter_string or "",
+        tuple(order_by or ()),
+        run_view_type,
+        page_token,
+        max_results,
+    )
+    query = _QUERIES.get(cache_key)
+    if query is not None:
+        return query, decode_offset(page_token)
+    clauses = parse_filter(filter_string)
+    keys = parse_order_by(order_by)
+    if not ids:
+        decode_offset(page_token)  # a forged token is refused even when there is nothing to page
+        return None, 0
+    stages = view_stages(run_view_type)
+    offset = decode_offset(page_token)
+    query = select(*RUN_INFO_COLUMNS) if rows else select(Run)
+    query = query.where(Run.experiment_id.in_(ids), Run.lifecycle_stage.in_(stages))
+    for condition in _conditions(session, clauses):
+        query = query.where(condition)
+    query = _apply_order(query, keys).offset(offset).limit(max_results + 1)
+    if sum(1 for clause in clauses if clause.entity != "attribute") <= 1:
+        _remember(cache_key, query)
+    return query, offset
+
+
 def search_run_rows(
     session: Session,
     *,
@@ -387,30 +438,20 @@ def search_run_rows(
     order_by: Sequence[str] | None = None,
     page_token: str | None = None,
 ) -> tuple[list[Run], str | None]:
-    """The run rows of ``search_runs`` alone, for callers that need no params, tags or metrics."""
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise InvalidParameterError(
-            f"Invalid value {max_results} for parameter 'max_results' supplied: it must be between 1 and "
-            f"{MAX_RESULTS}",
-            field="max_results",
-        )
-    ids = [experiment_id_of(e, "experiment_ids") for e in experiment_ids]
-    clauses = parse_filter(filter_string)
-    keys = parse_order_by(order_by)
-    if not ids:
-        decode_offset(page_token)  # a forged token is refused even when there is nothing to page
-        return [], None
-    stages = view_stages(run_view_type)
-    offset = decode_offset(page_token)
-    cache_key = (tuple(ids), filter_string or "", tuple(order_by or ()), stages, offset, max_results)
-    query = _QUERIES.get(cache_key)
+    """The runs of ``search_runs`` alone, as ``Run`` objects, for callers that need no params, tags
+    or metrics."""
+    query, offset = _search_statement(
+        session,
+        experiment_ids=experiment_ids,
+        filter_string=filter_string,
+        run_view_type=run_view_type,
+        max_results=max_results,
+        order_by=order_by,
+        page_token=page_token,
+        rows=False,
+    )
     if query is None:
-        query = select(Run).where(Run.experiment_id.in_(ids), Run.lifecycle_stage.in_(stages))
-        for condition in _conditions(session, clauses):
-            query = query.where(condition)
-        query = _apply_order(query, keys).offset(offset).limit(max_results + 1)
-        if sum(1 for clause in clauses if clause.entity != "attribute") <= 1:
-            _remember(cache_key, query)
+        return [], None
     runs = list(session.scalars(query))
     token = encode_offset(offset + max_results) if len(runs) > max_results else None
     return runs[:max_results], token
@@ -426,8 +467,12 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     page_token: str | None = None,
 ) -> tuple[list[RunRecord], str | None]:
-    """Runs of the experiments matching the filter, ordered, one page at a time."""
-    runs, token = search_run_rows(
+    """Runs of the experiments matching the filter, ordered, one page at a time.
+
+    Runs and what they carry are read as plain rows (``RunInfo``): hydrating an ORM object per run
+    cost as much as the search itself.
+    """
+    query, offset = _search_statement(
         session,
         experiment_ids=experiment_ids,
         filter_string=filter_string,
@@ -435,8 +480,13 @@ def search_runs(
         max_results=max_results,
         order_by=order_by,
         page_token=page_token,
+        rows=True,
     )
-    return load_records(session, runs), token
+    if query is None:
+        return [], None
+    runs = [RunInfo(*row) for row in session.connection().execute(query).all()]
+    token = encode_offset(offset + max_results) if len(runs) > max_results else None
+    return load_records(session, runs[:max_results]), token
 
 
 # Built statements of recent searches. A client polling the same search (a dashboard, a sweep

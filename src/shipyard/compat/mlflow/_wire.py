@@ -14,7 +14,7 @@ from shipyard.core.errors import InvalidParameterError, UnsupportedMediaTypeErro
 from shipyard.tracking._common import json_float as float_json
 from shipyard.tracking._common import to_float, to_int
 from shipyard.tracking.logged_models import LoggedModelRecord
-from shipyard.tracking.runs import MetricPoint, RunRecord
+from shipyard.tracking.runs import MetricPoint, RunInfo, RunRecord
 from shipyard.tracking.tables import Experiment, Run
 
 __all__ = [
@@ -167,7 +167,7 @@ def experiment_json(experiment: Experiment, tags: dict[str, str]) -> dict[str, A
     }
 
 
-def run_info_json(run: Run) -> dict[str, Any]:
+def run_info_json(run: Run | RunInfo) -> dict[str, Any]:
     info: dict[str, Any] = {
         "run_id": run.id,
         "run_uuid": run.id,
@@ -184,44 +184,54 @@ def run_info_json(run: Run) -> dict[str, Any]:
     return info
 
 
+_INFINITY = float("inf")
+
+
+def _dataset_json(dataset: Any, tags: list[dict[str, Any]]) -> dict[str, Any]:
+    fields = (
+        ("name", dataset.name),
+        ("digest", dataset.digest),
+        ("source_type", dataset.source_type),
+        ("source", dataset.source),
+        ("schema", dataset.schema),
+        ("profile", dataset.profile),
+    )
+    return {"tags": tags, "dataset": {key: value for key, value in fields if value is not None}}
+
+
 def run_json(record: RunRecord) -> dict[str, Any]:
-    return {
-        "info": run_info_json(record.run),
-        "data": {
-            "metrics": [
-                {
-                    "key": m.key,
-                    "value": float_json(m.value, m.is_nan),
-                    "timestamp": m.timestamp,
-                    "step": m.step,
-                }
-                for m in record.metrics
-            ],
-            "params": _pairs(record.params),
-            "tags": _pairs(record.tags),
-        },
-        "inputs": {
-            "dataset_inputs": [
-                {
-                    "tags": tags,
-                    "dataset": {
-                        key: value
-                        for key, value in (
-                            ("name", dataset.name),
-                            ("digest", dataset.digest),
-                            ("source_type", dataset.source_type),
-                            ("source", dataset.source),
-                            ("schema", dataset.schema),
-                            ("profile", dataset.profile),
-                        )
-                        if value is not None
-                    },
-                }
-                for dataset, tags in record.inputs
-            ],
-        },
-        "outputs": {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in record.outputs]},
-    }
+    """A run as MLflow's server writes it: proto3 JSON leaves out empty lists (a run without params
+    has no "params"), and inputs and outputs are ``{}`` when there are none. A search answers with
+    hundreds of these, so the common case (finite values, no inputs or outputs) is built inline; the
+    client then also parses less."""
+    data: dict[str, Any] = {}
+    if record.metrics:
+        data["metrics"] = [
+            {
+                "key": m.key,
+                "value": m.value
+                if not m.is_nan and -_INFINITY < m.value < _INFINITY
+                else float_json(m.value, m.is_nan),
+                "timestamp": m.timestamp,
+                "step": m.step,
+            }
+            for m in record.metrics
+        ]
+    if record.params:
+        data["params"] = [{"key": key, "value": value} for key, value in record.params.items()]
+    if record.tags:
+        data["tags"] = [{"key": key, "value": value} for key, value in record.tags.items()]
+    inputs = (
+        {"dataset_inputs": [_dataset_json(dataset, tags) for dataset, tags in record.inputs]}
+        if record.inputs
+        else {}
+    )
+    outputs = (
+        {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in record.outputs]}
+        if record.outputs
+        else {}
+    )
+    return {"info": run_info_json(record.run), "data": data, "inputs": inputs, "outputs": outputs}
 
 
 def logged_model_json(

@@ -158,8 +158,7 @@ def create_run(params: Params, platform: PlatformDep, actor: EditorDep) -> Respo
 @router.get("/runs/get", summary="MLflow: get a run")
 def get_run(params: Params, platform: PlatformDep, _: ViewerDep) -> Response:
     with platform.database.session() as session:
-        run = runs.get_run(session, _run_id(params))
-        return json_response({"run": run_json(runs.load_records(session, [run])[0])})
+        return json_response({"run": run_json(runs.get_run_record(session, _run_id(params)))})
 
 
 @router.post("/runs/update", summary="MLflow: update a run's status, end time or name")
