@@ -126,9 +126,10 @@ class AdaptiveBatcher(Generic[In, Out]):
         self._arrived = asyncio.Event()
         self._waiter: asyncio.Future[None] | None = None  # set while gathering (see _next_arrival)
         self._woken = False
-        self._on_loop = inspect.iscoroutinefunction(run)
         self._executor = (
-            None if self._on_loop else ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+            None
+            if inspect.iscoroutinefunction(run)
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
         )
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -239,7 +240,6 @@ class AdaptiveBatcher(Generic[In, Out]):
         return batch
 
     async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
                 if self._closed:
@@ -255,10 +255,7 @@ class AdaptiveBatcher(Generic[In, Out]):
             started = time.perf_counter()
             items = [p.item for p in live]
             try:
-                if self._executor is None:
-                    outputs = await self._run_isolated_here(items)
-                else:
-                    outputs = await loop.run_in_executor(self._executor, self._run_isolated, items)
+                outputs = await self._run_isolated(items)
             except BaseException as exc:
                 for pending in live:
                     if not pending.future.done():
@@ -281,27 +278,10 @@ class AdaptiveBatcher(Generic[In, Out]):
             if self._on_batch is not None:
                 self._on_batch(BatchStats(rows, len(live), [started - p.arrived for p in live], elapsed))
 
-    def _run_isolated(self, items: list[In]) -> list[Any]:
+    async def _run_isolated(self, items: list[In]) -> list[Any]:
         """Run the batch; if it fails, run each item alone so only the culprit fails."""
         try:
-            outputs = self._run(items)
-        except Exception as exc:
-            if len(items) == 1:
-                return [_Failure(exc)]
-        else:
-            return self._checked(items, outputs)  # type: ignore[arg-type]
-        results: list[Any] = []
-        for item in items:
-            try:
-                results.extend(self._run([item]))  # type: ignore[arg-type]
-            except Exception as exc:
-                results.append(_Failure(exc))
-        return results
-
-    async def _run_isolated_here(self, items: list[In]) -> list[Any]:
-        """``_run_isolated`` for a coroutine ``run``, on the event loop."""
-        try:
-            outputs = await self._run(items)  # type: ignore[misc]
+            outputs = await self._call(items)
         except Exception as exc:
             if len(items) == 1:
                 return [_Failure(exc)]
@@ -310,10 +290,16 @@ class AdaptiveBatcher(Generic[In, Out]):
         results: list[Any] = []
         for item in items:
             try:
-                results.extend(await self._run([item]))  # type: ignore[misc]
+                results.extend(await self._call([item]))
             except Exception as exc:
                 results.append(_Failure(exc))
         return results
+
+    def _call(self, items: list[In]) -> Awaitable[Sequence[Out]]:
+        """One call of ``run``: awaited on the loop, or on the batcher's thread for a synchronous one."""
+        if self._executor is None:
+            return self._run(items)  # type: ignore[return-value]
+        return asyncio.get_running_loop().run_in_executor(self._executor, self._run, items)  # type: ignore[arg-type]
 
     def _checked(self, items: list[In], outputs: Sequence[Any]) -> list[Any]:
         outputs = list(outputs)
