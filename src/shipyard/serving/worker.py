@@ -302,7 +302,6 @@ class _BlockInputs:
 
     def __init__(self, flavor: Any, model: Any) -> None:
         self.flavor, self.model = flavor, model
-        self._indexes: dict[tuple[str, ...], Any] = {}
         self._bare: dict[tuple[str, ...], bool] = {}
         fitted = getattr(model, "feature_names_in_", None)
         self._fitted_names = (
@@ -321,12 +320,9 @@ class _BlockInputs:
         return block.values if bare else self._frame(block)
 
     def _frame(self, block: Block) -> Any:
-        import pandas as pd
+        from shipyard.serving.rows import Rows, to_model_input  # what the server builds in-process
 
-        index = self._indexes.get(block.names)
-        if index is None:
-            index = self._indexes[block.names] = pd.Index(block.names)
-        return pd.DataFrame(block.values, columns=index, copy=False)
+        return to_model_input(Rows(len(block.values), block=block.values, names=block.names), None)
 
     def _check_bare(self, block: Block) -> bool:
         if block.names != self._fitted_names:
