@@ -30,6 +30,7 @@ from shipyard.core.direct import DirectRoutes
 from shipyard.core.errors import ShipyardError
 from shipyard.core.middleware import RequestContextMiddleware
 from shipyard.core.platform import Platform
+from shipyard.core.telemetry import fastapi_telemetry
 from shipyard.core.webhooks import WebhookDispatcher
 from shipyard.monitoring import routes as monitor_routes
 from shipyard.monitoring.scheduler import MonitorScheduler
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         version=__version__,
         summary="Self-hosted ML lifecycle platform",
         lifespan=lifespan,
+        **fastapi_telemetry(),
     )
     if platform is not None:
         app.state.platform = platform  # usable before the lifespan runs (in-process test clients)

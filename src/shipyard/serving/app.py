@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from shipyard._version import __version__
 from shipyard.core.auth import Principal, Role, require_role
 from shipyard.core.errors import AuthenticationError, ConfigurationError
+from shipyard.core.telemetry import fastapi_telemetry
 from shipyard.serving.fastpath import FastPath
 from shipyard.serving.manager import EndpointSpec, EventSink, ServingManager
 from shipyard.serving.metrics import ServingMetrics
@@ -106,7 +107,7 @@ def create_serving_app(
             if on_close is not None:
                 on_close()
 
-    app = FastAPI(title="Shipyard serving", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Shipyard serving", version=__version__, lifespan=lifespan, **fastapi_telemetry())
     app.state.serving = manager
     from shipyard.server import install_error_handlers  # the one error shape of the platform
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.core.auth import Principal, Role
 from shipyard.core.errors import ShipyardError
+from shipyard.core.telemetry import fastapi_telemetry
 from shipyard.ui.render import render
 from shipyard.ui.session import CSRF_COOKIE, LoginRequired, Viewer
 
@@ -121,7 +122,7 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_ui(parent: FastAPI) -> FastAPI:
     """The UI app; ``parent`` is the control-plane app whose ``state.platform`` the pages read."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="Shipyard UI")
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="Shipyard UI", **fastapi_telemetry())
     app.state.parent = parent
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
