@@ -117,33 +117,48 @@ def fit_models(keys: list[str]) -> tuple[Any, dict[str, Any]]:
     return data.data, {key: factories[key]().fit(data.data, data.target) for key in keys}
 
 
-def time_rows(model: Any, frame: Any, *, repeats: int, budget_s: float) -> dict[int, float]:
+def time_rows(
+    model: Any, frame: Any, *, repeats: int, budget_s: float
+) -> tuple[dict[int, float], dict[int, float]]:
     """t(c) for every c in BOUND_ROWS: median seconds of ``model.predict`` on the first c rows, given
     as a DataFrame and as the bare float array, whichever is faster (Shipyard's model worker passes the
     array when the model was fitted on those column names; a faster input must not inflate the share
-    of the bound). The sizes and forms take turns, so a burst of load elsewhere hits them all alike."""
+    of the bound). The sizes and forms take turns, so a burst of load elsewhere hits them all alike.
+
+    Also returns t(c) of Shipyard's own way to the same answers (the scikit-learn flavor's predict: for
+    a forest, tree by tree without joblib, see shipyard.models.flavors._forests): the issue's bound is
+    the model's own ``predict``, and this one says how near the server comes to what it could do."""
     import warnings
 
+    from shipyard.models.flavors.sklearn import SklearnFlavor
+
+    flavor = SklearnFlavor()
     batches = {
         (rows, form): frame.iloc[:rows] if form == "frame" else frame.iloc[:rows].to_numpy(dtype="float64")
         for rows in BOUND_ROWS
-        for form in ("frame", "array")
+        for form in ("frame", "array", "shipyard")
+    }
+    predict = {
+        "frame": model.predict,
+        "array": model.predict,
+        "shipyard": lambda batch: flavor.predict(model, batch),
     }
     timings: dict[tuple[int, str], list[float]] = {key: [] for key in batches}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        for batch in batches.values():
-            model.predict(batch)
+        for (_, form), batch in batches.items():
+            predict[form](batch)
         deadline = time.perf_counter() + budget_s
         for done in range(repeats):
             if done >= 5 and time.perf_counter() > deadline:
                 break
-            for key, batch in batches.items():
+            for (rows, form), batch in batches.items():
                 started = time.perf_counter()
-                model.predict(batch)
-                timings[key].append(time.perf_counter() - started)
+                predict[form](batch)
+                timings[(rows, form)].append(time.perf_counter() - started)
     medians = {key: statistics.median(values) for key, values in timings.items()}
-    return {rows: min(medians[(rows, "frame")], medians[(rows, "array")]) for rows in BOUND_ROWS}
+    own = {rows: min(medians[(rows, "frame")], medians[(rows, "array")]) for rows in BOUND_ROWS}
+    return own, {rows: min(own[rows], medians[(rows, "shipyard")]) for rows in BOUND_ROWS}
 
 
 def evaluate_goals(spec: ModelSpec, results: Results, t_s: dict[int, float]) -> list[Goal]:
@@ -191,6 +206,18 @@ def evaluate_goals(spec: ModelSpec, results: Results, t_s: dict[int, float]) -> 
         )
     )
     return goals
+
+
+def own_bound_line(results: Results, t_ours: dict[int, float]) -> str:
+    """How near Shipyard comes to the bound of its own in-process predict (informational: the issue's
+    goals use the model's own ``predict``)."""
+    c = GOAL_CONNECTIONS
+    bound, ours = physical_bound(c, t_ours[c]), results.get(("shipyard", c))
+    share = percent(ours.requests_per_s, bound) if ours else None
+    return (
+        f"with Shipyard's in-process predict t({c}) = {_ms(t_ours[c] * 1000)}, bound {bound:,.0f} req/s: "
+        f"Shipyard reaches {_pct(share)}"
+    )
 
 
 def _at_least(model: str, label: str, ours: WrkResult, reference: float | None, floor_pct: float) -> Goal:
@@ -489,7 +516,11 @@ def main() -> int:
     frame, models = fit_models(keys)
     with console.status("timing t(c) in-process"):
         repeats = 15 if args.quick else 51
-        t_s = {key: time_rows(model, frame, repeats=repeats, budget_s=15.0) for key, model in models.items()}
+        timed = {
+            key: time_rows(model, frame, repeats=repeats, budget_s=15.0) for key, model in models.items()
+        }
+        t_s = {key: own for key, (own, _) in timed.items()}
+        t_ours = {key: ours for key, (_, ours) in timed.items()}
     mlserver, version_or_why = prepare_mlserver(args.mlserver_venv, args.no_mlserver)
     versions = collect_versions(version_or_why if mlserver else None)
     context = Context(timing, Path(tempfile.mkdtemp(prefix="shipyard-bench-serving-")), frame, mlserver)
@@ -514,6 +545,7 @@ def main() -> int:
         for goal in goals:
             verdict = {True: "[green]PASS[/]", False: "[red]MISS[/]", None: "[yellow]n/a[/]"}[goal.passed]
             console.print(f"  {spec.label}, c={GOAL_CONNECTIONS}: {goal.goal}: {goal.value} {verdict}")
+        console.print("  " + own_bound_line(results, t_ours[key]))
         cells, ratios = summary(spec, results, versions)
         report["cells"] += cells
         report["ratios"] += ratios
@@ -529,6 +561,8 @@ def main() -> int:
         report["bounds"][key] = {
             "t_ms": {str(rows): t_s[key][rows] * 1000 for rows in BOUND_ROWS},
             "bound_rps": {str(c): physical_bound(c, t_s[key][c]) for c in CONNECTIONS},
+            "shipyard_predict_t_ms": {str(rows): t_ours[key][rows] * 1000 for rows in BOUND_ROWS},
+            "shipyard_predict_bound_rps": {str(c): physical_bound(c, t_ours[key][c]) for c in CONNECTIONS},
         }
     console.print(
         f"wrk -t1, {timing.warmup_s:.0f} s warm-up + {timing.measure_s:.0f} s per cell, 127.0.0.1; "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from shipyard.core.errors import IntegrityError
+from shipyard.models.flavors._forests import predictor_for
 from shipyard.models.flavors.base import Flavor, register
 
 __all__ = ["SklearnFlavor"]
@@ -86,10 +87,17 @@ class SklearnFlavor(Flavor):
         return skops.io.load(path, trusted=trusted or None)
 
     def predict(self, model: Any, data: Any) -> Any:
-        return model.predict(data)
+        # A plain forest predicts tree by tree once that is proven to give its answers (see _forests).
+        fast, decided = predictor_for(model, data)
+        if decided is not None:
+            return decided
+        return fast.predict(data) if fast is not None else model.predict(data)
 
     def predict_proba(self, model: Any, data: Any) -> Any | None:
-        return model.predict_proba(data) if hasattr(model, "predict_proba") else None
+        if not hasattr(model, "predict_proba"):
+            return None
+        fast, _ = predictor_for(model, data)
+        return fast.predict_proba(data) if fast is not None else model.predict_proba(data)
 
     def python_function_conf(self, conf: dict[str, Any]) -> dict[str, Any] | None:
         return {
