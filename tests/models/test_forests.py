@@ -83,6 +83,9 @@ def test_a_multi_job_forest_agrees_within_its_own_summing_order() -> None:
     predictor, decided = predictor_for(model, X_TRAIN[:16])
     assert predictor is not None and decided is not None
     np.testing.assert_allclose(predictor.predict(X_TRAIN), model.predict(X_TRAIN), rtol=1e-12, atol=0)
+    # Its threads pay off on large batches: those keep the forest's own predict.
+    assert predictor.suits(X_TRAIN[:16]) and not predictor.suits(X_TRAIN)
+    assert ForestPredictor.of(_fitted(RandomForestRegressor)).suits(X_TRAIN)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

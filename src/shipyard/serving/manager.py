@@ -362,7 +362,9 @@ class ServingManager:
             if entry is None:
                 return None
             metrics.logged.labels(endpoint.name).inc(len(entry.request_ids))
-            return predlog.submit(entry)
+            logged = predlog.submit(entry)
+            # Written already (no fsync: see PredictionLog.submit): nothing for the requests to wait on.
+            return None if logged.done() and logged.exception() is None else logged
 
         return log_batch
 

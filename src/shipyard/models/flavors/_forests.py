@@ -22,6 +22,9 @@ import numpy as np
 
 __all__ = ["ForestPredictor", "predictor_for"]
 
+#: Rows up to which one thread beats a multi-job forest's thread pool (its per-tree cost dominates).
+_SMALL_BATCH = 256
+
 _FORESTS = {
     ("sklearn.ensemble._forest", "RandomForestClassifier"): True,
     ("sklearn.ensemble._forest", "ExtraTreesClassifier"): True,
@@ -37,6 +40,12 @@ class ForestPredictor:
         self.model = model
         self.classifier = classifier
         self.trees = [estimator.tree_ for estimator in model.estimators_]
+        self.sequential = getattr(model, "n_jobs", None) in (None, 1)
+
+    def suits(self, data: Any) -> bool:
+        """Whether this is the faster way for ``data``: always for a one-job forest; for a multi-job
+        one only on small batches, where joblib's overhead outweighs what its threads win."""
+        return self.sequential or len(data) <= _SMALL_BATCH
 
     @classmethod
     def of(cls, model: Any) -> ForestPredictor | None:
@@ -95,7 +104,7 @@ def predictor_for(model: Any, data: Any) -> tuple[ForestPredictor | None, Any]:
 
 
 def _agrees(predictor: ForestPredictor, model: Any, data: Any, expected: Any) -> bool:
-    exact = getattr(model, "n_jobs", None) in (None, 1)
+    exact = predictor.sequential
     try:
         pairs = [(np.asarray(expected), predictor.predict(data))]
         if predictor.classifier:

@@ -91,13 +91,15 @@ class SklearnFlavor(Flavor):
         fast, decided = predictor_for(model, data)
         if decided is not None:
             return decided
-        return fast.predict(data) if fast is not None else model.predict(data)
+        return fast.predict(data) if fast is not None and fast.suits(data) else model.predict(data)
 
     def predict_proba(self, model: Any, data: Any) -> Any | None:
         if not hasattr(model, "predict_proba"):
             return None
         fast, _ = predictor_for(model, data)
-        return fast.predict_proba(data) if fast is not None else model.predict_proba(data)
+        return (
+            fast.predict_proba(data) if fast is not None and fast.suits(data) else model.predict_proba(data)
+        )
 
     def python_function_conf(self, conf: dict[str, Any]) -> dict[str, Any] | None:
         return {

@@ -3,8 +3,9 @@
 Two threads do the work. The *writer* takes everything queued since its last turn (entries of many
 endpoints and batches), converts each endpoint's share to Arrow, appends it to that endpoint's WAL file
 with one write and one fsync, and only then resolves the callers' futures, so the serving path waits one
-amortised fsync and never a Parquet write. The *sealer* turns closed WAL files into Parquet segments
-(temp file, fsync, rename) and deletes them; it also runs compaction and retention now and then.
+amortised fsync and never a Parquet write. Without fsync there is nothing to amortise, and the caller
+appends its batch itself (one write into the kernel). The *sealer* turns closed WAL files into Parquet
+segments (temp file, fsync, rename) and deletes them; it also runs compaction and retention now and then.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class PredictionLog:
     """Durable, columnar log of every served batch, with feedback, for monitoring to scan.
 
     Files live under ``root/<endpoint>/{predictions,feedback}/``; one process owns a root at a time (a
-    lock file says so). ``submit`` returns at once with a future resolved when the entry is on disk;
+    lock file says so). ``submit`` returns a future resolved when the entry is on disk: at once with
+    ``fsync=True`` (the writer commits it), or already resolved with ``fsync=False`` (the caller wrote it);
     a sealed segment holds ``segment_rows`` rows or ``segment_seconds`` of traffic, whichever comes first.
     With ``fsync=False`` entries survive a killed process (they are in the kernel) but not a power cut.
     Every ``maintenance_seconds`` (None: never) the sealer deletes segments older than ``retention_days``
@@ -124,6 +126,7 @@ class PredictionLog:
         self._lock = threading.Lock()  # guards the streams' in-memory state
         self._maintenance_lock = threading.RLock()  # one compaction or retention pass at a time
         self._submit_lock = threading.Lock()  # nothing is queued after the writer's stop mark
+        self._commit_lock = threading.Lock()  # one commit or roll at a time (writer or inline)
         self._streams: dict[tuple[str, str], Stream] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._seal_queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -201,7 +204,19 @@ class PredictionLog:
         if rows == 0:
             future.set_result(None)
             return future
-        self._enqueue(Item(entry.endpoint, PREDICTIONS, entry, future))
+        item = Item(entry.endpoint, PREDICTIONS, entry, future)
+        if self.fsync:
+            self._enqueue(item)  # the writer's group commit shares one fsync among many batches
+        else:
+            # Nothing to amortise without an fsync: the caller writes it itself (one write into the
+            # kernel), and the future is resolved on return. A hand-off to the writer thread cost more
+            # than the write, in queueing and in the thread taking turns with the event loop.
+            with self._submit_lock:
+                if not self._running:
+                    raise StoreUnavailableError("the prediction log is not running; call start() first")
+                with self._commit_lock:
+                    self._commit([item])
+                    self._roll(force=False)
         return future
 
     async def write(self, entry: LogEntry) -> None:
@@ -254,7 +269,8 @@ class PredictionLog:
             try:
                 first = self._queue.get(timeout=self._roll_wait())
             except queue.Empty:
-                self._roll(force=False)
+                with self._commit_lock:
+                    self._roll(force=False)
                 continue
             items = [first]
             with contextlib.suppress(queue.Empty):
@@ -262,8 +278,9 @@ class PredictionLog:
                     items.append(self._queue.get_nowait())
             stop = any(item is _STOP for item in items)
             try:
-                self._commit([item for item in items if item is not _STOP])
-                self._roll(force=stop)
+                with self._commit_lock:
+                    self._commit([item for item in items if item is not _STOP])
+                    self._roll(force=stop)
             except Exception:  # the writer must outlive any one bad turn
                 logger.exception("prediction log: writer turn failed")
             if stop:
