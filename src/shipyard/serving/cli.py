@@ -143,7 +143,7 @@ def serve_command(
 
 def _check_log_free(root: Path) -> None:
     """Fail before listening when another process (say ``shipyard server`` on this home) holds the log."""
-    from shipyard.serving.predlog.log import check_root_free
+    from shipyard.serving.predlog import check_root_free
 
     try:
         check_root_free(root)

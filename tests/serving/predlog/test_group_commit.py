@@ -147,3 +147,18 @@ def test_a_failed_fsync_fails_its_callers_and_the_log_goes_on(
         assert set(acknowledged) <= set(log.scan("churn").column("request_id").to_pylist())
     with PredictionLog(root, maintenance_seconds=None) as log:
         assert set(acknowledged) <= set(log.scan("churn").column("request_id").to_pylist())
+
+
+def test_without_fsync_the_caller_writes_its_batch_before_submit_returns(root: Path) -> None:
+    with PredictionLog(root, fsync=False, segment_rows=5, maintenance_seconds=None) as log:
+        futures = [log.submit(make_entry(rows=2)) for _ in range(6)]
+        assert all(f.done() and f.exception() is None for f in futures)  # no hand-off to the writer
+        on_disk = PredictionLog(root).stats("churn")  # read from the files, as another process would
+        assert on_disk["wal_bytes"] > 0 or on_disk["segments"] > 0
+        assert on_disk["rows"] == log.stats("churn")["rows"] == 12
+        # Every 5 rows the caller also rolled the WAL for sealing, as the writer does after its commits.
+        assert len(log.scan("churn")) == 12
+    with pytest.raises(StoreUnavailableError, match="not running"):
+        log.submit(make_entry(rows=1))
+    reopened = PredictionLog(root)
+    assert reopened.stats("churn")["rows"] == 12

@@ -7,14 +7,16 @@ Layout under the log's root, one folder per endpoint::
     <root>/<endpoint>/predictions/segments/seg-….parquet  sealed, immutable, time-sorted segments
     <root>/<endpoint>/feedback/{wal,segments}/            the same for labels
 
-Guarantees: a future returned by ``PredictionLog.submit`` resolves only after its rows are written and
-fsync'd, so an acknowledged prediction survives ``kill -9`` (and, with ``fsync=True``, a power cut). A
-crash can leave a torn record at a WAL's end; the next ``start`` truncates it and seals what precedes.
+Guarantees: a future returned by ``PredictionLog.submit`` resolves only after its rows are written (and,
+with ``fsync=True``, fsync'd), so an acknowledged prediction survives ``kill -9`` (and, with fsync, a
+power cut). A crash can leave a torn record at a WAL's end; the next ``start`` truncates it and seals
+what precedes.
 """
 
 from __future__ import annotations
 
 from shipyard.serving.predlog._entry import LogEntry
+from shipyard.serving.predlog._root import check_root_free
 from shipyard.serving.predlog.log import PredictionLog
 
-__all__ = ["LogEntry", "PredictionLog"]
+__all__ = ["LogEntry", "PredictionLog", "check_root_free"]

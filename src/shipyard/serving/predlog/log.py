@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import fcntl
 import logging
 import os
 import queue
@@ -27,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from shipyard.core.errors import ConflictError, InvalidParameterError, StoreUnavailableError
+from shipyard.core.errors import InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import _maintenance
 from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS
 from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry
@@ -38,6 +37,7 @@ from shipyard.serving.predlog._feedback import (
     join_latest,
     to_micros,
 )
+from shipyard.serving.predlog._root import take_root_lock
 from shipyard.serving.predlog._scan import finish_scan, read_tables
 from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time
 from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, read_only_view
@@ -141,7 +141,7 @@ class PredictionLog:
         """Take the root's lock, recover every endpoint's WAL (sealed in the background), start threads."""
         if self._running:
             return
-        fd = _take_root_lock(self.root)
+        fd = take_root_lock(self.root)
         self._lock_file = fd
         recovered: list[Chunk] = []
         try:
@@ -212,8 +212,7 @@ class PredictionLog:
             # kernel), and the future is resolved on return. A hand-off to the writer thread cost more
             # than the write, in queueing and in the thread taking turns with the event loop.
             with self._submit_lock:
-                if not self._running:
-                    raise StoreUnavailableError("the prediction log is not running; call start() first")
+                self._require_running()
                 with self._commit_lock:
                     self._commit([item])
                     self._roll(force=False)
@@ -260,8 +259,7 @@ class PredictionLog:
 
     def _enqueue(self, item: Item) -> None:
         with self._submit_lock:
-            if not self._running:
-                raise StoreUnavailableError("the prediction log is not running; call start() first")
+            self._require_running()
             self._queue.put(item)
 
     def _writer_loop(self) -> None:
@@ -604,23 +602,3 @@ class PredictionLog:
     def _require_running(self) -> None:
         if not self._running:
             raise StoreUnavailableError("the prediction log is not running; call start() first")
-
-
-def _take_root_lock(root: Path) -> int:
-    """The root's exclusive flock, as an open descriptor; a ConflictError when another log holds it."""
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise ConflictError(
-            f"the prediction log at {root} is open in another process or PredictionLog; close that one first",
-            field="root",
-        ) from None
-    return fd
-
-
-def check_root_free(root: Path) -> None:
-    """Raise ConflictError now if another process holds ``root``'s log (checked again when it starts)."""
-    os.close(_take_root_lock(root))  # closing the descriptor drops the flock
