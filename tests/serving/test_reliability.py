@@ -18,7 +18,7 @@ import pytest
 from shipyard.core.config import Settings
 from shipyard.core.platform import Platform
 from shipyard.serving.predlog import PredictionLog
-from shipyard.testing.servers import server_process
+from shipyard.testing.servers import free_port, server_process
 from shipyard.testing.serving import breast_cancer, pipeline, register_package, set_alias
 
 from .conftest import wait_serving
@@ -242,4 +242,30 @@ def test_serve_refuses_a_prediction_log_held_by_another_process(settings: Settin
     assert done.returncode != 0, output
     assert "is in use by another Shipyard process" in output, output
     assert "SHIPYARD_PREDICTION_LOG_DIR" in output, output
+    assert "Traceback" not in output, output
+
+
+def test_serve_refuses_a_tampered_model_in_one_line(settings: Settings) -> None:
+    """The version fails to load at start-up: `serve` exits non-zero naming the file, no traceback."""
+    env = {**os.environ, **_live_pipeline(settings)}
+    with Platform.open(settings) as platform, platform.database.session() as session:
+        from shipyard.core.files import list_files
+
+        files = list_files(session, owner_type="run", owner_id=_run_of(platform, "cancer-lr"))
+        digest = next(f.digest for f in files if f.path.endswith(".skops"))
+    blob = Path(settings.artifact_root) / "blobs" / "sha256" / digest[:2] / digest[2:4] / digest
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "shipyard", "serve", "models:/cancer-lr@live", "--port", str(free_port())],
+        env={**env, "SHIPYARD_PREDICTION_LOG_DIR": str(settings.home / "serve-log")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "cannot start" in output and "model.skops" in output and "corrupt" in output, output
     assert "Traceback" not in output, output

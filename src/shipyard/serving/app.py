@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard._version import __version__
 from shipyard.core.auth import Principal, Role, require_role
@@ -96,9 +97,8 @@ def create_serving_app(
             for spec in specs:
                 endpoint = await manager.wait_ready(spec.name, timeout=300.0)
                 if endpoint.active is None:
-                    raise ConfigurationError(
-                        endpoint.error or f"{spec.model_uri} did not load", field="model_uri"
-                    )
+                    app.state.startup_error = endpoint.error or f"{spec.model_uri} did not load"
+                    raise ConfigurationError(app.state.startup_error, field="model_uri")
             yield
         finally:
             await manager.stop()
@@ -156,8 +156,28 @@ def with_fast_path(app: FastAPI, *, max_body_bytes: int) -> FastPath:
         require_role(await tokens.principal(headers.get("authorization", "")), Role.VIEWER)
 
     return FastPath(
-        app,
+        _startup_failure_in_one_line(app),
         app.state.serving,
         max_body_bytes=max_body_bytes,
         authorize=authorize if tokens is not None else None,
     )
+
+
+def _startup_failure_in_one_line(app: FastAPI) -> ASGIApp:
+    """uvicorn prints the traceback of a failed start-up; a model that does not load (a file whose hash
+    does not match, say) is the user's to read as one sentence, which the lifespan recorded."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def report(message: Message) -> None:
+            error = getattr(app.state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and error:
+                message = {**message, "message": f"cannot start: {error}"}
+            await send(message)
+
+        await app(scope, receive, report)
+
+    return serve
