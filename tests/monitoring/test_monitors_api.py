@@ -105,7 +105,7 @@ def test_bad_monitors_are_refused_naming_the_field(
     server_url: str, reference_uri: str, body: dict[str, object], field: str
 ) -> None:
     full = {"endpoint": "churn", "name": "bad", "reference_uri": reference_uri, **body}
-    response = httpx.post(f"{server_url}/api/v1/monitors", json=full)
+    response = httpx.post(f"{server_url}/api/v1/monitors", json=full, timeout=30)
     assert response.status_code in (400, 422), response.text
     assert response.json()["field"] == field, response.text
 

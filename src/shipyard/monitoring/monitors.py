@@ -206,8 +206,9 @@ def _check_names(value: Any, field: str, allowed: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _check_settings(values: dict[str, Any], columns: list[str]) -> None:
-    """Check every setting of a monitor (after create or update) against its reference's columns."""
+def _check_settings(values: dict[str, Any], columns: list[str] | None) -> None:
+    """Check every setting of a monitor (after create or update) against its reference's columns;
+    with ``columns`` None, every check that needs no reference (done before building one)."""
     kind = values["window_kind"]
     if kind not in WINDOW_KINDS:
         raise InvalidParameterError(f"window_kind must be time or count; got {kind!r}", field="window_kind")
@@ -216,21 +217,23 @@ def _check_settings(values: dict[str, Any], columns: list[str]) -> None:
     _check_number(values["schedule_seconds"], "schedule_seconds", 1, MAX_SECONDS, integer=True)
     _check_number(values["label_delay_seconds"], "label_delay_seconds", 0, MAX_SECONDS, integer=True)
     _check_number(values["drift_share"], "drift_share", 1e-9, 1.0)
-    if values.get("features") is not None:
-        values["features"] = _check_names(values["features"], "features", columns)
-    for name in ("target_column", "prediction_column"):
-        if values.get(name) is not None:
-            _check_names([values[name]], name, columns)
     if values.get("stattest") is not None:
         get_stattest(values["stattest"])
-    for column, test in (values.get("stattests") or {}).items():
-        _check_names([column], "stattests", columns)
+    for test in (values.get("stattests") or {}).values():
         get_stattest(test)
     if values.get("threshold") is not None:
         _check_number(values["threshold"], "threshold", 0, 1e12)
     for column, limit in (values.get("thresholds") or {}).items():
-        _check_names([column], "thresholds", columns)
         _check_number(limit, f"thresholds.{column}", 0, 1e12)
+    if columns is not None:
+        if values.get("features") is not None:
+            values["features"] = _check_names(values["features"], "features", columns)
+        for name in ("target_column", "prediction_column"):
+            if values.get(name) is not None:
+                _check_names([values[name]], name, columns)
+        for name in ("stattests", "thresholds"):
+            for column in values.get(name) or {}:
+                _check_names([column], name, columns)
     if values.get("task") is not None and values["task"] not in TASKS:
         raise InvalidParameterError(
             f"task must be classification or regression; got {values['task']!r}", field="task"
@@ -266,7 +269,6 @@ def create_monitor(
         raise InvalidParameterError(f"unknown monitor settings: {', '.join(unknown)}", field=unknown[0])
     if session.scalar(select(Monitor.id).where(Monitor.endpoint == endpoint, Monitor.name == name)):
         raise ConflictError(f"endpoint {endpoint!r} already has a monitor named {name!r}", field="name")
-    reference = build_reference(session, store, reference_uri)
     values: dict[str, Any] = {
         "description": "",
         "stattests": {},
@@ -279,6 +281,8 @@ def create_monitor(
         "window_size": window_size,
         "schedule_seconds": schedule_seconds or (window_size if window_kind == "time" else 300),
     }
+    _check_settings(values, None)  # bad settings are refused before the reference is read and profiled
+    reference = build_reference(session, store, reference_uri)
     _check_settings(values, reference.columns)
     now = utcnow()
     monitor = Monitor(
