@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json as jsonlib
 import signal
 from pathlib import Path
@@ -124,6 +125,11 @@ def serve_command(
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: None)
         fast_app = with_fast_path(app, max_body_bytes=settings.serving_max_body_bytes)
+        # As `shipyard server` does: what start-up imported and built (pandas, scikit-learn, pyarrow,
+        # the app) lives as long as the process; frozen, the collector's full passes skip it. Unfrozen,
+        # each full pass walked all of it: a forest at 64 connections had a p99 of 165 ms, 17-20 ms frozen.
+        gc.collect()
+        gc.freeze()
         uvicorn.run(
             fast_app,
             host=host,
