@@ -206,9 +206,9 @@ def _check_names(value: Any, field: str, allowed: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _check_settings(values: dict[str, Any], columns: list[str] | None) -> None:
-    """Check every setting of a monitor (after create or update) against its reference's columns;
-    with ``columns`` None, every check that needs no reference (done before building one)."""
+def _check_settings(values: dict[str, Any]) -> None:
+    """Check every setting of a monitor (on create or update) that needs no reference: done before a
+    reference is read and profiled, so bad input costs nothing. ``_check_column_names`` does the rest."""
     kind = values["window_kind"]
     if kind not in WINDOW_KINDS:
         raise InvalidParameterError(f"window_kind must be time or count; got {kind!r}", field="window_kind")
@@ -225,15 +225,6 @@ def _check_settings(values: dict[str, Any], columns: list[str] | None) -> None:
         _check_number(values["threshold"], "threshold", 0, 1e12)
     for column, limit in (values.get("thresholds") or {}).items():
         _check_number(limit, f"thresholds.{column}", 0, 1e12)
-    if columns is not None:
-        if values.get("features") is not None:
-            values["features"] = _check_names(values["features"], "features", columns)
-        for name in ("target_column", "prediction_column"):
-            if values.get(name) is not None:
-                _check_names([values[name]], name, columns)
-        for name in ("stattests", "thresholds"):
-            for column in values.get(name) or {}:
-                _check_names([column], name, columns)
     if values.get("task") is not None and values["task"] not in TASKS:
         raise InvalidParameterError(
             f"task must be classification or regression; got {values['task']!r}", field="task"
@@ -241,6 +232,18 @@ def _check_settings(values: dict[str, Any], columns: list[str] | None) -> None:
     for name in ("description", "model_version", "positive_class"):
         if values.get(name) is not None:
             check_text(values[name], field=name, max_length=4000 if name == "description" else 256)
+
+
+def _check_column_names(values: dict[str, Any], columns: list[str]) -> None:
+    """Check the settings that name columns against the reference's columns."""
+    if values.get("features") is not None:
+        values["features"] = _check_names(values["features"], "features", columns)
+    for name in ("target_column", "prediction_column"):
+        if values.get(name) is not None:
+            _check_names([values[name]], name, columns)
+    for name in ("stattests", "thresholds"):
+        for column in values.get(name) or {}:
+            _check_names([column], name, columns)
 
 
 def create_monitor(
@@ -281,9 +284,9 @@ def create_monitor(
         "window_size": window_size,
         "schedule_seconds": schedule_seconds or (window_size if window_kind == "time" else 300),
     }
-    _check_settings(values, None)  # bad settings are refused before the reference is read and profiled
+    _check_settings(values)
     reference = build_reference(session, store, reference_uri)
-    _check_settings(values, reference.columns)
+    _check_column_names(values, reference.columns)
     now = utcnow()
     monitor = Monitor(
         id=uuid.uuid4().hex,
@@ -369,6 +372,7 @@ def update_monitor(
     for default_empty in ("stattests", "thresholds"):
         values[default_empty] = values[default_empty] or {}
     values["description"] = values["description"] or ""
+    _check_settings(values)
     reference = (
         build_reference(session, store, values["reference_uri"])
         if values["reference_uri"] != monitor.reference_uri
@@ -379,7 +383,7 @@ def update_monitor(
             list(monitor.reference_columns),
         )
     )
-    _check_settings(values, reference.columns)
+    _check_column_names(values, reference.columns)
     if (values["window_kind"], values["window_size"], reference.data_digest) != (
         monitor.window_kind,
         monitor.window_size,
