@@ -22,6 +22,7 @@ from shipyard.core.platform import Platform
 from shipyard.core.tables import AuditEvent
 from shipyard.server import create_app
 from shipyard.testing.checks import PUBLIC_PATHS, RouteInfo, iter_routes, required_role, sample_path
+from tests import live_http
 
 APP = create_app(Settings(home=Path("/nonexistent-shipyard-home")))
 ROUTES = list(iter_routes(APP))
@@ -88,7 +89,7 @@ def test_checks_cover_protected_routes(auth_server_url: str, tokens: dict[str, s
     """One live server per backend runs the auth checks over every route (cheaper than one per route)."""
     failures: list[str] = []
     viewer = bearer(tokens["viewer"])
-    with httpx.Client(base_url=auth_server_url, timeout=30) as client:
+    with live_http.Client(base_url=auth_server_url, timeout=30) as client:
         for route in PROTECTED:
             path = sample_path(route.path)
             anonymous = client.request(route.method, path, json={})
@@ -105,7 +106,7 @@ def test_checks_cover_protected_routes(auth_server_url: str, tokens: dict[str, s
 
 def test_unknown_ids_are_404_with_the_error_shape(server_url: str) -> None:
     failures: list[str] = []
-    with httpx.Client(base_url=server_url, timeout=30) as client:
+    with live_http.Client(base_url=server_url, timeout=30) as client:
         for route in READ_WITH_ID:
             required = {
                 p.name: "file.txt" for p in route.route.dependant.query_params if p.field_info.is_required()
@@ -123,7 +124,7 @@ def test_every_mutation_leaves_an_audit_row(
         with auth_platform.database.session() as session:
             return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
-    with httpx.Client(base_url=auth_server_url, headers=bearer(tokens["admin"]), timeout=30) as client:
+    with live_http.Client(base_url=auth_server_url, headers=bearer(tokens["admin"]), timeout=30) as client:
         for route in AUDITED:
             before = audit_count()
             response = MUTATION_EXAMPLES[route.id](client)

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from shipyard.core import audit
 from shipyard.core.auth import LOCAL_ADMIN
 from shipyard.core.errors import InvalidParameterError
 from shipyard.core.platform import Platform
+from tests import live_http
 
 
 def seed(platform: Platform, count: int) -> None:
@@ -79,14 +79,14 @@ def test_summaries_are_json_safe_and_bounded(platform: Platform) -> None:
 
 
 def test_audit_over_http_with_request_id(server_url: str) -> None:
-    created = httpx.post(
+    created = live_http.post(
         f"{server_url}/api/v1/tokens",
         json={"name": "a", "role": "viewer"},
         headers={"X-Request-ID": "req-42"},
     )
     assert created.status_code == 201
-    events = httpx.get(f"{server_url}/api/v1/audit", params={"action": "token.*"}).json()["events"]
+    events = live_http.get(f"{server_url}/api/v1/audit", params={"action": "token.*"}).json()["events"]
     assert events[0]["request_id"] == "req-42"
     assert events[0]["after"] == {"name": "a", "role": "viewer", "expires_at": None}
-    bad = httpx.get(f"{server_url}/api/v1/audit", params={"max_results": 5000})
+    bad = live_http.get(f"{server_url}/api/v1/audit", params={"max_results": 5000})
     assert bad.status_code == 422 and bad.json()["field"] == "max_results"

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import update
 
@@ -17,6 +16,7 @@ from shipyard.core.errors import (
 )
 from shipyard.core.platform import Platform
 from shipyard.core.tables import Token
+from tests import live_http
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -64,49 +64,53 @@ def test_expired_token_is_rejected(platform: Platform) -> None:
 
 
 def test_no_token_is_401_and_public_probes_stay_open(auth_server_url: str) -> None:
-    assert httpx.get(f"{auth_server_url}/health").status_code == 200
-    assert httpx.get(f"{auth_server_url}/ready").status_code == 200
-    response = httpx.get(f"{auth_server_url}/api/v1/audit")
+    assert live_http.get(f"{auth_server_url}/health").status_code == 200
+    assert live_http.get(f"{auth_server_url}/ready").status_code == 200
+    response = live_http.get(f"{auth_server_url}/api/v1/audit")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error_code"] == "UNAUTHENTICATED"
-    assert httpx.get(f"{auth_server_url}/api/v1/audit", headers=bearer("shp_wrong")).status_code == 401
+    assert live_http.get(f"{auth_server_url}/api/v1/audit", headers=bearer("shp_wrong")).status_code == 401
     assert (
-        httpx.get(f"{auth_server_url}/api/v1/audit", headers={"Authorization": "Basic YTpi"}).status_code
+        live_http.get(f"{auth_server_url}/api/v1/audit", headers={"Authorization": "Basic YTpi"}).status_code
         == 401
     )
 
 
 def test_roles_over_http(auth_server_url: str, tokens: dict[str, str]) -> None:
     url = f"{auth_server_url}/api/v1"
-    assert httpx.get(f"{url}/audit", headers=bearer(tokens["viewer"])).status_code == 200
-    assert httpx.get(f"{url}/tokens", headers=bearer(tokens["approver"])).status_code == 403
-    created = httpx.post(
+    assert live_http.get(f"{url}/audit", headers=bearer(tokens["viewer"])).status_code == 200
+    assert live_http.get(f"{url}/tokens", headers=bearer(tokens["approver"])).status_code == 403
+    created = live_http.post(
         f"{url}/tokens", json={"name": "new", "role": "viewer"}, headers=bearer(tokens["admin"])
     )
     assert created.status_code == 201
-    assert httpx.get(f"{url}/audit", headers=bearer(created.json()["secret"])).status_code == 200
+    assert live_http.get(f"{url}/audit", headers=bearer(created.json()["secret"])).status_code == 200
 
 
 def test_revoked_token_is_rejected_at_once(auth_server_url: str, tokens: dict[str, str]) -> None:
     url = f"{auth_server_url}/api/v1"
     admin = bearer(tokens["admin"])
-    created = httpx.post(f"{url}/tokens", json={"name": "temp", "role": "editor"}, headers=admin).json()
+    created = live_http.post(f"{url}/tokens", json={"name": "temp", "role": "editor"}, headers=admin).json()
     secret, token_id = created["secret"], created["token"]["id"]
-    assert httpx.get(f"{url}/audit", headers=bearer(secret)).status_code == 200
-    revoked = httpx.delete(f"{url}/tokens/{token_id}", headers=admin)
+    assert live_http.get(f"{url}/audit", headers=bearer(secret)).status_code == 200
+    revoked = live_http.delete(f"{url}/tokens/{token_id}", headers=admin)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
-    response = httpx.get(f"{url}/audit", headers=bearer(secret))
+    response = live_http.get(f"{url}/audit", headers=bearer(secret))
     assert response.status_code == 401
     assert "revoked" in response.json()["message"]
-    listed = httpx.get(f"{url}/tokens", headers=admin).json()["tokens"]
+    listed = live_http.get(f"{url}/tokens", headers=admin).json()["tokens"]
     assert token_id not in [t["id"] for t in listed]
-    listed_all = httpx.get(f"{url}/tokens", params={"include_revoked": True}, headers=admin).json()["tokens"]
+    listed_all = live_http.get(f"{url}/tokens", params={"include_revoked": True}, headers=admin).json()[
+        "tokens"
+    ]
     assert token_id in [t["id"] for t in listed_all]
     assert all("secret" not in t and "secret_hash" not in t for t in listed_all)
 
 
 def test_unknown_token_revoke_is_404(auth_server_url: str, tokens: dict[str, str]) -> None:
-    response = httpx.delete(f"{auth_server_url}/api/v1/tokens/{'0' * 32}", headers=bearer(tokens["admin"]))
+    response = live_http.delete(
+        f"{auth_server_url}/api/v1/tokens/{'0' * 32}", headers=bearer(tokens["admin"])
+    )
     assert response.status_code == 404
     assert response.json()["field"] == "token_id"

@@ -18,6 +18,7 @@ from shipyard.core.direct import DirectRoutes, compile_route
 from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.testing.servers import live_server
+from tests import live_http
 
 API = "/api/2.0/mlflow"
 
@@ -63,8 +64,8 @@ def _clients(platform: Platform) -> Iterator[tuple[httpx.Client, httpx.Client]]:
         Platform.open(platform.settings.model_copy(update={"serving_enabled": False})) as second,
         live_server(create_app(platform=platform)) as direct_url,
         live_server(_without_direct(create_app(platform=second))) as routed_url,
-        httpx.Client(base_url=direct_url) as direct,
-        httpx.Client(base_url=routed_url) as routed,
+        live_http.Client(base_url=direct_url) as direct,
+        live_http.Client(base_url=routed_url) as routed,
     ):
         yield direct, routed
 

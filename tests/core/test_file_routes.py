@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from shipyard.core.file_routes import artifact_file_routes
 from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.testing.servers import live_server
+from tests import live_http
 from tests.core.test_paths import UNSAFE_PATHS
 
 OWNERS = {"run-1", "run-2"}
@@ -42,20 +42,22 @@ def blob_files(platform: Platform) -> list[Path]:
 
 
 def test_upload_list_download(files_url: str, platform: Platform) -> None:
-    put = httpx.put(f"{files_url}/run-1/artifacts", params={"path": "model/weights.bin"}, content=b"w" * 1000)
+    put = live_http.put(
+        f"{files_url}/run-1/artifacts", params={"path": "model/weights.bin"}, content=b"w" * 1000
+    )
     assert put.status_code == 201, put.text
     assert put.json()["digest"] == hashlib.sha256(b"w" * 1000).hexdigest()
-    httpx.put(
+    live_http.put(
         f"{files_url}/run-1/artifacts", params={"path": "notes.txt"}, content=b"hello"
     ).raise_for_status()
-    httpx.put(f"{files_url}/run-2/artifacts", params={"path": "model/weights.bin"}, content=b"w" * 1000)
-    listed = httpx.get(f"{files_url}/run-1/artifacts").json()["files"]
+    live_http.put(f"{files_url}/run-2/artifacts", params={"path": "model/weights.bin"}, content=b"w" * 1000)
+    listed = live_http.get(f"{files_url}/run-1/artifacts").json()["files"]
     assert [f["path"] for f in listed] == ["model/weights.bin", "notes.txt"]
     assert [
         f["path"]
-        for f in httpx.get(f"{files_url}/run-1/artifacts", params={"prefix": "model"}).json()["files"]
+        for f in live_http.get(f"{files_url}/run-1/artifacts", params={"prefix": "model"}).json()["files"]
     ] == ["model/weights.bin"]
-    got = httpx.get(f"{files_url}/run-1/artifacts/content", params={"path": "notes.txt"})
+    got = live_http.get(f"{files_url}/run-1/artifacts/content", params={"path": "notes.txt"})
     assert got.content == b"hello"
     assert got.headers["content-disposition"] == 'attachment; filename="notes.txt"'
     assert len(blob_files(platform)) == 3, "two owners' identical file is stored once (plus the probe blob)"
@@ -63,16 +65,16 @@ def test_upload_list_download(files_url: str, platform: Platform) -> None:
 
 def test_reupload_replaces_the_file(files_url: str) -> None:
     for content in (b"v1", b"v2"):
-        httpx.put(
+        live_http.put(
             f"{files_url}/run-1/artifacts", params={"path": "a.txt"}, content=content
         ).raise_for_status()
-    assert httpx.get(f"{files_url}/run-1/artifacts/content", params={"path": "a.txt"}).content == b"v2"
+    assert live_http.get(f"{files_url}/run-1/artifacts/content", params={"path": "a.txt"}).content == b"v2"
 
 
 def test_unknown_owner_and_file_are_404(files_url: str) -> None:
-    missing_owner = httpx.put(f"{files_url}/nope/artifacts", params={"path": "a.txt"}, content=b"x")
+    missing_owner = live_http.put(f"{files_url}/nope/artifacts", params={"path": "a.txt"}, content=b"x")
     assert missing_owner.status_code == 404 and missing_owner.json()["field"] == "owner_id"
-    missing_file = httpx.get(f"{files_url}/run-1/artifacts/content", params={"path": "absent.txt"})
+    missing_file = live_http.get(f"{files_url}/run-1/artifacts/content", params={"path": "absent.txt"})
     assert missing_file.status_code == 404 and missing_file.json()["field"] == "path"
 
 
@@ -83,7 +85,7 @@ def test_unsafe_paths_are_400_over_http_and_store_nothing(
     before = blob_files(platform)
     # Percent-encode everything ourselves so that the client does not normalise '..' away.
     raw_query = "path=" + quote(path, safe="")
-    with httpx.Client() as client:
+    with live_http.Client() as client:
         response = client.put(f"{files_url}/run-1/artifacts?{raw_query}", content=b"payload")
     assert response.status_code in (400, 422), response.text
     body = response.json()
@@ -91,11 +93,11 @@ def test_unsafe_paths_are_400_over_http_and_store_nothing(
     if response.status_code == 400:
         assert fragment in body["message"]
     assert blob_files(platform) == before
-    assert httpx.get(f"{files_url}/run-1/artifacts").json()["files"] == []
+    assert live_http.get(f"{files_url}/run-1/artifacts").json()["files"] == []
 
 
 def test_wrong_content_type_is_415(files_url: str) -> None:
-    response = httpx.put(
+    response = live_http.put(
         f"{files_url}/run-1/artifacts", params={"path": "a.txt"}, files={"file": ("a.txt", b"x")}
     )
     assert response.status_code == 415

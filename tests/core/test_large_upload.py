@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from shipyard.testing.servers import process_memory, server_process
+from tests import live_http
 
 MiB = 1024 * 1024
 TOTAL = 210 * MiB
@@ -26,7 +26,7 @@ def test_210_mb_upload_and_download_keep_server_memory_bounded(database_url: str
     expected = hashlib.sha256()
     for chunk in chunks():
         expected.update(chunk)
-    with server_process(env) as (url, process), httpx.Client(base_url=url, timeout=120) as client:
+    with server_process(env) as (url, process), live_http.Client(base_url=url, timeout=120) as client:
         client.post("/api/v1/blobs", content=b"warm-up").raise_for_status()
         baseline = process_memory(process.pid)["VmRSS"]
         uploaded = client.post(

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import httpx
 import pytest
 
 from shipyard._version import __version__
@@ -12,28 +11,29 @@ from shipyard.core import migrate
 from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.testing.servers import live_server
+from tests import live_http
 
 
 def test_health_ready_version(server_url: str) -> None:
-    assert httpx.get(f"{server_url}/health").json() == {"status": "ok"}
-    ready = httpx.get(f"{server_url}/ready")
+    assert live_http.get(f"{server_url}/health").json() == {"status": "ok"}
+    ready = live_http.get(f"{server_url}/ready")
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert ready.json()["schema_revision"] == migrate.head_revision()
-    version = httpx.get(f"{server_url}/version").json()
+    version = live_http.get(f"{server_url}/version").json()
     assert version["version"] == __version__ and version["name"] == "shipyard"
 
 
 def test_not_ready_while_migrations_pending(platform: Platform) -> None:
     migrate.downgrade(platform.database, "base")
     with live_server(create_app(platform=platform)) as url:
-        response = httpx.get(f"{url}/ready")
+        response = live_http.get(f"{url}/ready")
     assert response.status_code == 503
     assert response.json()["status"] == "migrations pending"
 
 
 def test_error_shape_and_request_id(server_url: str) -> None:
-    response = httpx.get(f"{server_url}/no/such/route", headers={"X-Request-ID": "abc-123"})
+    response = live_http.get(f"{server_url}/no/such/route", headers={"X-Request-ID": "abc-123"})
     assert response.status_code == 404
     assert response.headers["x-request-id"] == "abc-123"
     assert response.json() == {
@@ -45,13 +45,13 @@ def test_error_shape_and_request_id(server_url: str) -> None:
 
 
 def test_unsafe_request_id_is_replaced(server_url: str) -> None:
-    response = httpx.get(f"{server_url}/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    response = live_http.get(f"{server_url}/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
 
 
 def test_validation_error_names_the_field(server_url: str) -> None:
-    response = httpx.post(f"{server_url}/api/v1/tokens", json={"name": "x", "role": "overlord"})
+    response = live_http.post(f"{server_url}/api/v1/tokens", json={"name": "x", "role": "overlord"})
     assert response.status_code == 422
     body = response.json()
     assert body["error_code"] == "INVALID_PARAMETER_VALUE"
@@ -68,14 +68,14 @@ def test_validation_error_names_the_field(server_url: str) -> None:
     ],
 )
 def test_malformed_bodies_are_4xx(server_url: str, content: bytes, headers: dict[str, str]) -> None:
-    response = httpx.post(f"{server_url}/api/v1/tokens", content=content, headers=headers)
+    response = live_http.post(f"{server_url}/api/v1/tokens", content=content, headers=headers)
     assert 400 <= response.status_code < 500
     assert response.json()["error_code"]
 
 
 def test_oversized_json_is_413(server_url: str) -> None:
     body = b"[" + b"0," * (17 * 1024 * 1024) + b"0]"  # 34 MiB, over the 32 MiB JSON limit
-    response = httpx.post(
+    response = live_http.post(
         f"{server_url}/api/v1/tokens", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413
@@ -83,13 +83,13 @@ def test_oversized_json_is_413(server_url: str) -> None:
 
 
 def test_method_not_allowed_has_the_error_shape(server_url: str) -> None:
-    response = httpx.put(f"{server_url}/health")
+    response = live_http.put(f"{server_url}/health")
     assert response.status_code == 405
     assert response.json()["error_code"] == "METHOD_NOT_ALLOWED"
 
 
 def test_openapi_document(server_url: str) -> None:
-    document = httpx.get(f"{server_url}/openapi.json").json()
+    document = live_http.get(f"{server_url}/openapi.json").json()
     assert document["info"]["title"] == "Shipyard"
     assert "/api/v1/tokens" in document["paths"]
 
@@ -113,9 +113,9 @@ def test_non_loopback_bind_without_auth_refuses_to_start(tmp_path, host: str) ->
 
 def test_nul_bytes_are_rejected_with_the_field_named(server_url: str) -> None:
     """Found by schemathesis: PostgreSQL cannot store NUL, so it must be refused at the edge."""
-    body = httpx.post(f"{server_url}/api/v1/tokens", json={"name": "a\u0000b", "role": "viewer"})
+    body = live_http.post(f"{server_url}/api/v1/tokens", json={"name": "a\u0000b", "role": "viewer"})
     assert body.status_code == 422
     assert body.json()["field"] == "name" and "control characters" in body.json()["message"]
-    query = httpx.get(f"{server_url}/api/v1/audit?actor=a%00b")
+    query = live_http.get(f"{server_url}/api/v1/audit?actor=a%00b")
     assert query.status_code == 400
     assert query.json()["field"] == "actor"

@@ -9,9 +9,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from shipyard.testing.servers import server_process
+from tests import live_http
 
 
 def test_json_logs_carry_the_request_id(database_url: str, tmp_path: Path) -> None:
@@ -21,7 +20,7 @@ def test_json_logs_carry_the_request_id(database_url: str, tmp_path: Path) -> No
         "SHIPYARD_LOG_FORMAT": "json",
     }
     with server_process(env) as server:
-        httpx.get(f"{server.url}/api/v1/audit", headers={"X-Request-ID": "trace-me-1"}).raise_for_status()
+        live_http.get(f"{server.url}/api/v1/audit", headers={"X-Request-ID": "trace-me-1"}).raise_for_status()
     records = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
     access = [r for r in records if r.get("request_id") == "trace-me-1"]
     assert access, server.output()[-2000:]
@@ -45,7 +44,7 @@ def test_sigterm_lets_an_in_flight_upload_finish(database_url: str, tmp_path: Pa
     with server_process(env) as server:
 
         def upload() -> None:
-            response = httpx.post(f"{server.url}/api/v1/blobs", content=slow_body(), timeout=60)
+            response = live_http.post(f"{server.url}/api/v1/blobs", content=slow_body(), timeout=60)
             result["status"] = response.status_code
             result["size"] = response.json().get("size")
 

@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,6 +15,7 @@ from starlette.routing import Route
 from shipyard.core import webhooks
 from shipyard.core.platform import Platform
 from shipyard.testing.servers import live_server
+from tests import live_http
 from tests.compat.route_examples import model_version
 
 
@@ -54,14 +54,16 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def subscribe(server_url: str, url: str, events: list[str]) -> tuple[str, str]:
-    response = httpx.post(f"{server_url}/api/v1/webhooks", json={"name": "ci", "url": url, "events": events})
+    response = live_http.post(
+        f"{server_url}/api/v1/webhooks", json={"name": "ci", "url": url, "events": events}
+    )
     assert response.status_code == 201, response.text
     return response.json()["webhook"]["id"], response.json()["secret"]
 
 
 def test_signed_delivery_of_registry_events(server_url: str, receiver: Receiver) -> None:
     _, secret = subscribe(server_url, receiver.url, ["alias.set"])
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         name, version = model_version(client)  # model_version.created is not subscribed
         client.post(
             "/api/2.0/mlflow/registered-models/alias",
@@ -81,12 +83,14 @@ def test_signed_delivery_of_registry_events(server_url: str, receiver: Receiver)
 def test_failed_deliveries_are_retried_and_recorded(server_url: str, receiver: Receiver) -> None:
     webhook_id, _ = subscribe(server_url, receiver.url, ["*"])
     receiver.failures_left = 2
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         model_version(client)
     receiver.wait_for(3)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        (delivery,) = httpx.get(f"{server_url}/api/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
+        (delivery,) = live_http.get(f"{server_url}/api/v1/webhooks/{webhook_id}/deliveries").json()[
+            "deliveries"
+        ]
         if delivery["status"] == "delivered":
             break
         time.sleep(0.05)
@@ -98,11 +102,13 @@ def test_unreachable_receiver_fails_after_the_last_attempt(server_url: str, plat
     from shipyard.testing.servers import free_port
 
     webhook_id, _ = subscribe(server_url, f"http://127.0.0.1:{free_port()}/gone", ["model_version.created"])
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         model_version(client)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        (delivery,) = httpx.get(f"{server_url}/api/v1/webhooks/{webhook_id}/deliveries").json()["deliveries"]
+        (delivery,) = live_http.get(f"{server_url}/api/v1/webhooks/{webhook_id}/deliveries").json()[
+            "deliveries"
+        ]
         if delivery["status"] == "failed":
             break
         time.sleep(0.1)
@@ -120,11 +126,11 @@ def test_unreachable_receiver_fails_after_the_last_attempt(server_url: str, plat
     ],
 )
 def test_bad_webhooks_are_refused(server_url: str, body: dict[str, object], field: str) -> None:
-    response = httpx.post(f"{server_url}/api/v1/webhooks", json=body)
+    response = live_http.post(f"{server_url}/api/v1/webhooks", json=body)
     assert response.status_code in (400, 422) and response.json()["field"] == field
-    assert httpx.get(f"{server_url}/api/v1/webhooks").json()["webhooks"] == []
+    assert live_http.get(f"{server_url}/api/v1/webhooks").json()["webhooks"] == []
 
 
 def test_secret_is_never_listed(server_url: str) -> None:
     _, secret = subscribe(server_url, "http://127.0.0.1:9/x", ["*"])
-    assert secret not in httpx.get(f"{server_url}/api/v1/webhooks").text
+    assert secret not in live_http.get(f"{server_url}/api/v1/webhooks").text

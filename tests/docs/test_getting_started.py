@@ -37,6 +37,7 @@ import httpx
 import pytest
 
 from shipyard.testing.servers import free_port
+from tests import live_http
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "getting-started.md"
@@ -144,7 +145,7 @@ class Reader:
         while True:
             assert process.poll() is None, f"{block.body} exited early:\n{log.read_text()}"
             try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
+                if live_http.get(url, timeout=1.0).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from shipyard.core.platform import Platform
 from shipyard.monitoring import alerts, monitors, runner
 from shipyard.monitoring.tables import AlertRule, MonitorResult
 from shipyard.testing.servers import live_server
+from tests import live_http
 from tests.monitoring.monitor_data import (
     START,
     LogSpec,
@@ -183,7 +183,7 @@ def test_drift_alert_fires_and_resolves_over_a_real_log_with_signed_webhooks(
     finally:
         log.close()
     assert len(outcome.result_ids) == spec.windows and len(outcome.event_ids) == 4
-    with httpx.Client() as client:
+    with live_http.Client() as client:
         for _ in range(3):
             webhooks.deliver_due(platform.database, client)
     receiver.wait_for(4)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from shipyard._client.embedded import EmbeddedClient
@@ -20,6 +19,7 @@ from shipyard.core.errors import InvalidParameterError, NotFoundError
 from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.testing.servers import live_server
+from tests import live_http
 from tests.monitoring.monitor_data import (
     START,
     LogSpec,
@@ -105,7 +105,7 @@ def test_bad_monitors_are_refused_naming_the_field(
     server_url: str, reference_uri: str, body: dict[str, object], field: str
 ) -> None:
     full = {"endpoint": "churn", "name": "bad", "reference_uri": reference_uri, **body}
-    response = httpx.post(f"{server_url}/api/v1/monitors", json=full, timeout=30)
+    response = live_http.post(f"{server_url}/api/v1/monitors", json=full, timeout=30)
     assert response.status_code in (400, 422), response.text
     assert response.json()["field"] == field, response.text
 
@@ -124,7 +124,7 @@ def test_embedded_client_refuses_what_rest_refuses(platform: Platform, reference
 
 
 def test_unknown_ids_are_404(server_url: str) -> None:
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         for path in (
             "/api/v1/monitors/abc",
             "/api/v1/monitors/abc/results",

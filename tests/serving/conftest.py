@@ -13,6 +13,7 @@ from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.testing.servers import live_server
 from shipyard.testing.serving import breast_cancer, forest, pipeline, register_package
+from tests import live_http
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def wait_serving(
 
 def create_endpoints(url: str) -> None:
     """Endpoints ``rf`` and ``lr`` following alias ``live`` of the models ``register_models`` logs."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with live_http.Client(base_url=url, timeout=30) as client:
         for name, model in (("rf", "cancer-rf"), ("lr", "cancer-lr")):
             response = client.post(
                 "/api/v1/endpoints", json={"name": name, "model_uri": f"models:/{model}@live"}

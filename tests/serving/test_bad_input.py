@@ -8,6 +8,7 @@ import json
 import httpx
 
 from shipyard.testing.serving import breast_cancer, pipeline
+from tests import live_http
 
 from .conftest import wait_serving
 
@@ -73,7 +74,7 @@ def _cases() -> list[tuple[str, str, dict | bytes, dict, int, str]]:
 def test_bad_input_gets_a_clear_4xx(endpoints_ready: str) -> None:
     """Every case against one server (loading models per case would dominate the suite's time)."""
     failures = []
-    with httpx.Client(base_url=endpoints_ready, timeout=60) as client:
+    with live_http.Client(base_url=endpoints_ready, timeout=60) as client:
         for label, path, body, headers, status, mentions in _cases():
             kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
             response = client.post(path, headers=headers, **kwargs)
@@ -90,7 +91,7 @@ def test_oversized_body_is_413(serving_platform: object, registered: dict) -> No
 
     serving_platform.settings = serving_platform.settings.model_copy(update={"serving_max_body_bytes": 2048})
     app = create_app(platform=serving_platform)
-    with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with live_server(app) as url, live_http.Client(base_url=url, timeout=30) as client:
         body = {"name": "lr", "model_uri": "models:/cancer-lr@live"}
         assert client.post("/api/v1/endpoints", json=body).status_code == 201
         wait_serving(client, "lr")
@@ -114,7 +115,7 @@ def test_one_bad_request_does_not_fail_its_batch(endpoints_ready: str) -> None:
             url, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
         )
 
-    with httpx.Client(timeout=30) as client, concurrent.futures.ThreadPoolExecutor(16) as pool:
+    with live_http.Client(timeout=30) as client, concurrent.futures.ThreadPoolExecutor(16) as pool:
         responses = list(pool.map(post, bodies))
     expected = pipeline().predict(breast_cancer()[0].head(1)).tolist()
     for body, response in zip(bodies, responses, strict=True):

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-import httpx
 import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
@@ -18,12 +17,13 @@ from shipyard.core.platform import Platform
 from shipyard.server import create_app
 from shipyard.testing.servers import live_server
 from shipyard.testing.serving import breast_cancer, forest
+from tests import live_http
 
 from .conftest import wait_serving
 
 
 def test_endpoint_lifecycle_over_rest(serving_url: str) -> None:
-    with httpx.Client(base_url=serving_url, timeout=30) as client:
+    with live_http.Client(base_url=serving_url, timeout=30) as client:
         created = client.post(
             "/api/v1/endpoints",
             json={
@@ -66,7 +66,7 @@ def test_endpoint_lifecycle_over_rest(serving_url: str) -> None:
     ],
 )
 def test_bad_endpoint_settings_are_refused_with_the_field(serving_url: str, body: dict, field: str) -> None:
-    response = httpx.post(f"{serving_url}/api/v1/endpoints", json=body, timeout=60)
+    response = live_http.post(f"{serving_url}/api/v1/endpoints", json=body, timeout=60)
     assert 400 <= response.status_code < 500, response.text
     assert field in (response.json().get("field") or response.json()["message"])
 
@@ -74,7 +74,7 @@ def test_bad_endpoint_settings_are_refused_with_the_field(serving_url: str, body
 def test_predictions_and_feedback_reach_the_log(serving_platform: Platform, registered: dict) -> None:
     x, y = breast_cancer()
     app = create_app(platform=serving_platform)
-    with live_server(app) as url, RemoteClient(url) as client, httpx.Client(base_url=url) as http:
+    with live_server(app) as url, RemoteClient(url) as client, live_http.Client(base_url=url) as http:
         client.create_endpoint("rf", "models:/cancer-rf@live", redact=["mean area"])
         wait_serving(http, "rf")
         answer = client.predict("rf", x.head(3))
@@ -97,7 +97,7 @@ def test_cli_endpoints_commands(serving_url: str) -> None:
         app, ["endpoints", "create", "lr", "--model", "models:/cancer-lr@live", "--json"], env=env
     )
     assert created.exit_code == 0, created.output
-    with httpx.Client(base_url=serving_url) as http:
+    with live_http.Client(base_url=serving_url) as http:
         wait_serving(http, "lr")
     listed = runner.invoke(app, ["endpoints", "list"], env=env)
     assert listed.exit_code == 0 and "lr" in listed.output and "ready" in listed.output

@@ -23,6 +23,7 @@ from shipyard.serving.sources import PlatformSource
 from shipyard.serving.worker import Block, ModelWorker
 from shipyard.testing.servers import live_server
 from shipyard.testing.serving import breast_cancer, forest, pipeline, register_package, set_alias
+from tests import live_http
 
 from .conftest import wait_serving
 
@@ -79,7 +80,7 @@ def test_worker_answers_like_the_model_in_process(hosted: tuple[str, FastAPI]) -
     url, app = hosted
     x, _ = breast_cancer()
     rows = x.head(7)
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with live_http.Client(base_url=url, timeout=30) as client:
         _endpoint(client, "rf", "cancer-rf")
         _worker_pid(app, "rf")
         native = client.post("/endpoints/rf/predict", json={"rows": rows.to_dict(orient="records")})
@@ -107,7 +108,7 @@ def test_a_dead_worker_is_replaced_and_swaps_and_removals_end_workers(
     url, app = hosted
     x, y = breast_cancer()
     body = {"rows": x.head(2).to_dict(orient="records")}
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with live_http.Client(base_url=url, timeout=60) as client:
         _endpoint(client, "lr", "cancer-lr")
         first = _worker_pid(app, "lr")
         os.kill(first, signal.SIGKILL)

@@ -20,6 +20,7 @@ from shipyard.core.platform import Platform
 from shipyard.serving.predlog import PredictionLog
 from shipyard.testing.servers import free_port, server_process
 from shipyard.testing.serving import breast_cancer, pipeline, register_package, set_alias
+from tests import live_http
 
 from .conftest import wait_serving
 from .test_model_worker import process_gone
@@ -30,7 +31,7 @@ LOAD_SECONDS_LIMIT = 120.0
 
 
 def _load(url: str, body: dict, stop: threading.Event, results: list[tuple[int, str]], limit: int) -> None:
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with live_http.Client(base_url=url, timeout=30) as client:
         for _ in range(limit):  # bounded in count; the caller bounds it in time
             if stop.is_set():
                 return
@@ -50,7 +51,7 @@ def test_twenty_alias_moves_under_load_fail_no_request(serving_platform: Platfor
     other = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=1000)).fit(x, y)
     second = register_package(serving_platform, "cancer-lr", other, input_example=x.head(3))
     body = {"rows": x.head(2).to_dict(orient="records")}
-    with httpx.Client(base_url=serving_url, timeout=30) as client:
+    with live_http.Client(base_url=serving_url, timeout=30) as client:
         assert (
             client.post(
                 "/api/v1/endpoints", json={"name": "lr", "model_uri": "models:/cancer-lr@live"}
@@ -111,7 +112,7 @@ def test_a_tampered_model_file_is_refused_and_never_serves(
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0xFF
     blob.write_bytes(bytes(data))
-    with httpx.Client(base_url=serving_url, timeout=30) as client:
+    with live_http.Client(base_url=serving_url, timeout=30) as client:
         created = client.post(
             "/api/v1/endpoints", json={"name": "bad", "model_uri": f"models:/tampered/{version}"}
         )
@@ -159,7 +160,7 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction(settings: Settings, 
 
     def load(url: str) -> None:
         body = {"rows": x.head(1).to_dict(orient="records")}
-        with httpx.Client(base_url=url, timeout=10) as client:
+        with live_http.Client(base_url=url, timeout=10) as client:
             for index in range(100_000):
                 if stop.is_set():
                     return

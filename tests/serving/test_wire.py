@@ -9,7 +9,6 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -24,6 +23,7 @@ from shipyard.serving.sources import PlatformSource
 from shipyard.serving.wire import inference_protocol
 from shipyard.testing.servers import live_server
 from shipyard.testing.serving import breast_cancer, pipeline, register_package
+from tests import live_http
 
 pytestmark = pytest.mark.slow
 
@@ -113,7 +113,7 @@ def test_answers_match_the_model_on_every_protocol_over_one_connection(
 ) -> None:
     x, _ = breast_cancer()
     expected = pipeline().predict(x.head(20)).tolist()
-    with httpx.Client(base_url=served, timeout=30) as client:
+    with live_http.Client(base_url=served, timeout=30) as client:
         got = []
         for index in range(20):
             response = client.post(
@@ -172,7 +172,7 @@ def test_chunked_oversized_and_http10_requests(served: str, fast_answers: list[s
     assert status == b"HTTP/1.1 200 OK"
     assert json.loads(answer)["outputs"][0]["data"] == pipeline().predict(x.head(2)).tolist()
 
-    with httpx.Client(base_url=served, timeout=30) as client:
+    with live_http.Client(base_url=served, timeout=30) as client:
         too_big = client.post(INFER, content=b"[" + b" " * LIMIT + b"]")
     assert too_big.status_code == 413 and "limit" in too_big.json()["error"]
 
@@ -184,7 +184,7 @@ def test_chunked_oversized_and_http10_requests(served: str, fast_answers: list[s
 
 def test_errors_in_the_fast_path_keep_the_connection_and_never_split_headers(served: str) -> None:
     x, _ = breast_cancer()
-    with httpx.Client(base_url=served, timeout=30) as client:
+    with live_http.Client(base_url=served, timeout=30) as client:
         malformed = client.post(INFER, content=b"{not json", headers={"Content-Type": "application/json"})
         unknown = client.post("/v2/models/nope/infer", content=_v2(x.head(1).to_numpy()))
         media = client.post(INFER, content=_v2(x.head(1).to_numpy()), headers={"Content-Type": "text/csv"})
@@ -203,7 +203,7 @@ def test_auth_applies_to_the_fast_path(serve_platform: Platform, tmp_path: Path)
 
     x, _ = breast_cancer()
     for url in _serve(serve_platform, tmp_path / "predictions", token_check):
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with live_http.Client(base_url=url, timeout=30) as client:
             anonymous = client.post(INFER, content=_v2(x.head(1).to_numpy()))
             allowed = client.post(
                 INFER, content=_v2(x.head(1).to_numpy()), headers={"Authorization": "Bearer s3cret-token"}

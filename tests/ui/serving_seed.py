@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import httpx
 import numpy as np
 
 from shipyard.client import RemoteClient
 from shipyard.core.platform import Platform
 from shipyard.monitoring.views import prediction_log_reader
 from shipyard.testing.serving import breast_cancer, forest, register_package
+from tests import live_http
 from tests.monitoring.monitor_data import upload_reference
 
 ENDPOINT = "cancer"
@@ -43,7 +43,7 @@ def wait_until(check: object, what: str, timeout: float = 60.0) -> None:
 
 def serving_version(url: str, token: str | None, endpoint: str = ENDPOINT) -> str | None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    status = httpx.get(f"{url}/api/v1/endpoints/{endpoint}", headers=headers, timeout=30).json()["status"]
+    status = live_http.get(f"{url}/api/v1/endpoints/{endpoint}", headers=headers, timeout=30).json()["status"]
     if status["state"] == "failed":
         raise AssertionError(f"endpoint {endpoint} failed: {status['error']}")
     return status["version"] if status["state"] == "ready" else None
@@ -58,7 +58,7 @@ def seed_serving(platform: Platform, url: str, token: str | None) -> ServedSeed:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with (
         RemoteClient(url, token=token) as client,
-        httpx.Client(base_url=url, headers=headers, timeout=60) as http,
+        live_http.Client(base_url=url, headers=headers, timeout=60) as http,
     ):
         client.create_endpoint(ENDPOINT, f"models:/{MODEL}@champion", description="Breast cancer screening")
         wait_until(lambda: serving_version(url, token) == "1", "version 1 to serve")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from shipyard.core.platform import Platform
 from shipyard.core.tables import Token
+from tests import live_http
 from tests.ui.seed import Seeded
 
 TIMEOUT_MS = 15_000
@@ -170,7 +170,7 @@ def test_flows_end_to_end(
     page.click(f"#token-{viewer_id} button:has-text('Revoke')")
     page.wait_for_url(f"**#token-{viewer_id}")
     assert "revoked" in page.locator(f"#token-{viewer_id}").inner_text()
-    refused = httpx.get(
+    refused = live_http.get(
         f"{auth_server_url}/api/v1/audit", headers={"Authorization": f"Bearer {tokens['viewer']}"}
     )
     assert refused.status_code == 401

@@ -15,6 +15,7 @@ from shipyard.tracking.runs import log_batch
 from shipyard.ui import series
 from shipyard.ui.series import lttb, metric_series
 from shipyard.usecases import canvas
+from tests import live_http
 from tests.ui.seed import Seeded
 
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -27,7 +28,7 @@ def _csrf(client: httpx.Client, path: str) -> str:
 
 
 def test_posts_without_the_csrf_token_are_refused(server_url: str, seeded: Seeded) -> None:
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         path = f"/ui/usecases/{seeded.use_case_id}/votes"
         refused = client.post(path, data={"score_know_how": "3"})
         assert refused.status_code == 403 and "CSRF" in refused.text
@@ -41,7 +42,7 @@ def test_posts_without_the_csrf_token_are_refused(server_url: str, seeded: Seede
 def test_bad_canvas_input_is_shown_next_to_the_field_and_nothing_is_saved(
     server_url: str, platform: Platform, seeded: Seeded
 ) -> None:
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         token = _csrf(client, f"/ui/usecases/{seeded.use_case_id}")
         response = client.post(
             f"/ui/usecases/{seeded.use_case_id}/canvas",
@@ -56,7 +57,7 @@ def test_bad_canvas_input_is_shown_next_to_the_field_and_nothing_is_saved(
 
 
 def test_a_bad_run_filter_names_the_problem(server_url: str, seeded: Seeded) -> None:
-    with httpx.Client(base_url=server_url) as client:
+    with live_http.Client(base_url=server_url) as client:
         response = client.get(f"/ui/experiments/{seeded.experiment_id}", params={"filter": "metrics.acc >"})
     assert response.status_code == 400 and 'id="err-filter"' in response.text
 
@@ -64,7 +65,7 @@ def test_a_bad_run_filter_names_the_problem(server_url: str, seeded: Seeded) -> 
 def test_login_cookie_is_httponly_strict_and_next_stays_local(
     auth_server_url: str, tokens: dict[str, str]
 ) -> None:
-    with httpx.Client(base_url=auth_server_url) as client:
+    with live_http.Client(base_url=auth_server_url) as client:
         assert client.get("/ui/audit").status_code == 303
         token = _csrf(client, "/ui/login")
         response = client.post(

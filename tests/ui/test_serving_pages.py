@@ -19,6 +19,7 @@ from sqlalchemy import event
 from shipyard.serving import endpoints
 from shipyard.ui.pages import endpoints as endpoint_pages
 from shipyard.ui.pages import monitoring as monitoring_pages
+from tests import live_http
 from tests.ui.conftest import Served
 from tests.ui.serving_seed import DRIFTED_FROM, FEATURES
 
@@ -147,7 +148,7 @@ def test_viewer_sees_no_write_buttons_and_the_server_refuses_writes(
 
 @contextlib.contextmanager
 def _admin_client(served: Served) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.url, timeout=30) as client:
+    with live_http.Client(base_url=served.url, timeout=30) as client:
         token = CSRF.search(client.get("/ui/login").text)
         assert token is not None
         response = client.post(

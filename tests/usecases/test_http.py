@@ -7,6 +7,7 @@ import pytest
 
 from shipyard.core.platform import Platform
 from shipyard.usecases import redflags, workshop
+from tests import live_http
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -15,7 +16,7 @@ def bearer(secret: str) -> dict[str, str]:
 
 @pytest.fixture
 def api(server_url: str) -> httpx.Client:
-    with httpx.Client(base_url=server_url, timeout=30) as client:
+    with live_http.Client(base_url=server_url, timeout=30) as client:
         yield client
 
 
@@ -124,7 +125,7 @@ def test_import_is_all_or_nothing_over_http(api: httpx.Client, platform: Platfor
 
 
 def test_roles_over_http(auth_server_url: str, tokens: dict[str, str], auth_platform: Platform) -> None:
-    with httpx.Client(base_url=auth_server_url, timeout=30) as client:
+    with live_http.Client(base_url=auth_server_url, timeout=30) as client:
         editor, viewer, approver = (bearer(tokens[r]) for r in ("editor", "viewer", "approver"))
         assert client.post("/api/v1/portfolios", json={"name": "r"}, headers=viewer).status_code == 403
         assert client.post("/api/v1/portfolios", json={"name": "r"}, headers=editor).status_code == 201
