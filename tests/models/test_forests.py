@@ -20,7 +20,8 @@ from sklearn.ensemble import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from shipyard.models.flavors._forests import ForestPredictor, predictor_for
+from shipyard.models.flavors._fastpaths import predictor_for
+from shipyard.models.flavors._forests import ForestPredictor
 from shipyard.models.flavors.sklearn import SklearnFlavor
 
 RNG = np.random.default_rng(7)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from shipyard.core.errors import IntegrityError
-from shipyard.models.flavors._forests import predictor_for
+from shipyard.models.flavors._fastpaths import predictor_for
 from shipyard.models.flavors.base import Flavor, register
 
 __all__ = ["SklearnFlavor"]
@@ -87,7 +87,7 @@ class SklearnFlavor(Flavor):
         return skops.io.load(path, trusted=trusted or None)
 
     def predict(self, model: Any, data: Any) -> Any:
-        # A plain forest predicts tree by tree once that is proven to give its answers (see _forests).
+        # A plain forest or linear model takes a faster way once it is proven to give its answers.
         fast, decided = predictor_for(model, data)
         if decided is not None:
             return decided
