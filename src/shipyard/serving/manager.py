@@ -361,7 +361,7 @@ class ServingManager:
             entry = batch_entry(endpoint, runtime, requests, results, merged)
             if entry is None:
                 return None
-            metrics.logged.labels(endpoint.name).inc(len(entry.request_ids))
+            metrics.observe_logged(endpoint.name, len(entry.request_ids))
             logged = predlog.submit(entry)
             # Written already (no fsync: see PredictionLog.submit): nothing for the requests to wait on.
             return None if logged.done() and logged.exception() is None else logged

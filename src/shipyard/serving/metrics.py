@@ -91,6 +91,7 @@ class ServingMetrics:
         self._request_child = lru_cache(maxsize=4096)(self.requests.labels)
         self._latency_child = lru_cache(maxsize=1024)(self.latency.labels)
         self._batch_children = lru_cache(maxsize=1024)(self._batch_children_uncached)
+        self._logged_child = lru_cache(maxsize=1024)(self.logged.labels)
 
     def _batch_children_uncached(self, endpoint: str) -> tuple[Histogram, Histogram, Counter, Histogram]:
         return (
@@ -124,6 +125,9 @@ class ServingMetrics:
         predictions.inc(stats.rows)
         for seconds in stats.queue_seconds:
             queue.observe(seconds)
+
+    def observe_logged(self, endpoint: str, rows: int) -> None:
+        self._logged_child(endpoint).inc(rows)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
