@@ -28,7 +28,7 @@ from shipyard.core.errors import NotFoundError
 from shipyard.models.package import LoadedModel, load_model
 from shipyard.serving.batching import BatchStats
 from shipyard.serving.metrics import ServingMetrics
-from shipyard.serving.predlog import LogEntry, PredictionLog
+from shipyard.serving.predlog import InputBlock, LogEntry, PredictionLog
 from shipyard.serving.rows import Rows
 from shipyard.serving.runtime import ModelRef, ModelRuntime, Prediction, Request
 from shipyard.serving.source import ModelSource, follows_alias
@@ -395,28 +395,35 @@ def batch_entry(
     counts = [r.rows.n for r in kept]
     if len(counts) == sum(counts):  # one row per request, the usual case: no repeats to build
         request_ids = [r.request_id for r in kept]
-        rows = np.zeros(len(kept), dtype=np.int64)
+        rows = np.zeros(len(kept), dtype=np.int32)  # the stored type: no conversion in the log
         received = np.array([r.received_at for r in kept], dtype=np.float64)
         protocol: list[str] | str = [r.protocol for r in kept]
     else:
         request_ids = [r.request_id for r, n in zip(kept, counts, strict=True) for _ in range(n)]
-        rows = np.concatenate([np.arange(n) for n in counts])
+        rows = np.concatenate([np.arange(n, dtype=np.int32) for n in counts])
         received = np.repeat([r.received_at for r in kept], counts)
         protocol = [r.protocol for r, n in zip(kept, counts, strict=True) for _ in range(n)]
     inputs: dict[str, np.ndarray] = {}
+    input_block = None
     first = kept[0].rows
     if first.names is not None and all(r.rows.block is not None for r in kept):
-        # Float rows: one block for the batch (the model's own when everyone is logged), then one
-        # contiguous row per column.
+        # Float rows: one block for the batch (the model's own when everyone is logged), logged as one
+        # (columns, rows) array, so the log's work per batch does not grow with the feature count.
         block = (
             merged.block
             if everyone and merged.block is not None
             else np.concatenate([r.rows.block for r in kept])
         )  # type: ignore[misc]
         by_column = np.ascontiguousarray(block.T)
-        for name, values in zip(first.names, by_column, strict=True):
-            if name not in endpoint.spec.redact:
-                inputs[name] = values
+        redact = endpoint.spec.redact
+        if redact and any(name in redact for name in first.names):
+            keep = [i for i, name in enumerate(first.names) if name not in redact]
+            by_column = by_column[keep]
+            names = tuple(first.names[i] for i in keep)
+        else:
+            names = tuple(first.names)
+        if names:
+            input_block = InputBlock(names, by_column)
     elif first.columns is not None:
         for name in first.columns:
             if name not in endpoint.spec.redact:
@@ -440,4 +447,5 @@ def batch_entry(
         latency_ms=(now - received) * 1000.0,
         inputs=inputs,
         outputs=outputs,
+        input_block=input_block,
     )

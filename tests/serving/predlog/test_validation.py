@@ -129,3 +129,17 @@ def test_bad_scan_arguments(log: PredictionLog) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         log.scan("churn", columns="input.x")  # type: ignore[arg-type]
     assert caught.value.field == "columns"
+
+
+@pytest.mark.parametrize(
+    "at", [float("nan"), -1.0, 1e12, float("inf")], ids=["nan", "before-1970", "year-33658", "inf"]
+)
+def test_a_time_outside_1970_to_5000_fails_that_entry_alone(log: PredictionLog, at: float) -> None:
+    bad = make_entry(rows=3)
+    bad.received_at = np.array([bad.received_at[0], at, bad.received_at[0]])
+    good = log.submit(make_entry(rows=2))
+    with pytest.raises(InvalidParameterError) as caught:
+        log.submit(bad).result(timeout=30)
+    assert caught.value.field == "received_at"
+    good.result(timeout=30)
+    assert log.stats("churn")["rows"] == 2

@@ -15,8 +15,8 @@ what precedes.
 
 from __future__ import annotations
 
-from shipyard.serving.predlog._entry import LogEntry
+from shipyard.serving.predlog._entry import InputBlock, LogEntry
 from shipyard.serving.predlog._root import check_root_free
 from shipyard.serving.predlog.log import PredictionLog
 
-__all__ = ["LogEntry", "PredictionLog", "check_root_free"]
+__all__ = ["InputBlock", "LogEntry", "PredictionLog", "check_root_free"]

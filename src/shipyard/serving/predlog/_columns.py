@@ -6,7 +6,8 @@ the server. So a WAL record holds the columns' raw bytes (numbers, booleans, tim
 objects), and Arrow conversion happens when rows are sealed or scanned, once for many groups.
 
 Record payload: ``b"R"``, a uint32 header length, an orjson header (row count, model name and version,
-and per column its name, encoding, dtype and width), then each column's bytes in header order.
+and per column its name, encoding, dtype and width; optionally an input block's names, dtype and
+size), then each column's bytes in header order, then the block's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shipyard.serving.predlog._entry import (
     INPUT_PREFIX,
     OUTPUT_PREFIX,
     RAW_KINDS,
+    InputBlock,
     LogEntry,
     to_arrow,
 )
@@ -49,6 +51,7 @@ class RawBatch:
     num_rows: int
     protocol: str | list[str]
     columns: dict[str, Column]  # received_at (µs), request_id, row, latency_ms, input.*, output.*
+    block: InputBlock | None = None  # input columns stored as one array, before the other input.*
 
     @classmethod
     def from_entries(cls, entries: list[LogEntry]) -> RawBatch:
@@ -59,7 +62,8 @@ class RawBatch:
             return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
         received = cat([np.asarray(e.received_at, dtype=np.float64) for e in entries])
-        if not bool(np.all((received >= 0) & (received < MAX_EPOCH_SECONDS))):
+        # min/max rather than np.all of a mask: two C reductions (NaN fails both), on the serving path.
+        if received.size and not (received.min() >= 0 and received.max() < MAX_EPOCH_SECONDS):
             # Segment names hold times as 17 unsigned digits; NaN or a time before 1970 has no place there.
             raise InvalidParameterError(
                 "received_at must be epoch seconds between 1970 and the year 5000", field="received_at"
@@ -96,7 +100,11 @@ class RawBatch:
                 )
             )
         n = len(columns["request_id"])
-        return cls(first.model_name, first.model_version, n, protocol, columns)
+        block = first.input_block
+        if block is not None and not single:
+            joined = np.concatenate([e.input_block.values for e in entries], axis=1)  # type: ignore[union-attr]
+            block = InputBlock(block.names, joined)
+        return cls(first.model_name, first.model_version, n, protocol, columns, block)
 
     def encode(self) -> bytes:
         specs, blobs = [], []
@@ -108,15 +116,18 @@ class RawBatch:
                 blob = _json(values)
                 specs.append([name, "json", None, [], len(blob)])
             blobs.append(blob)
-        header = orjson.dumps(
-            {
-                "n": self.num_rows,
-                "model_name": self.model_name,
-                "model_version": self.model_version,
-                "protocol": self.protocol,
-                "columns": specs,
-            }
-        )
+        fields: dict[str, Any] = {
+            "n": self.num_rows,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "protocol": self.protocol,
+            "columns": specs,
+        }
+        if self.block is not None:
+            blob = self.block.values.tobytes()
+            fields["block"] = [list(self.block.names), self.block.values.dtype.str, len(blob)]
+            blobs.append(blob)
+        header = orjson.dumps(fields)
         return b"".join([TAG, _LENGTH.pack(len(header)), header, *blobs])
 
     @classmethod
@@ -134,13 +145,24 @@ class RawBatch:
             else:
                 columns[name] = orjson.loads(payload[offset : offset + size])
             offset += size
-        return cls(header["model_name"], header["model_version"], n, header["protocol"], columns)
+        block = None
+        if "block" in header:
+            names, dtype, size = header["block"]
+            values = np.frombuffer(
+                payload, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=offset
+            )
+            block = InputBlock(tuple(names), values.reshape((len(names), n)))
+        return cls(header["model_name"], header["model_version"], n, header["protocol"], columns, block)
 
     def layout(self) -> tuple[Any, ...]:
         """Batches with equal layouts convert to Arrow together, whatever their model version."""
-        return tuple(
-            (name, (values.dtype, values.shape[1:]) if isinstance(values, np.ndarray) else "json")
-            for name, values in self.columns.items()
+        block = None if self.block is None else (self.block.names, self.block.values.dtype)
+        return (
+            block,
+            *(
+                (name, (v.dtype, v.shape[1:]) if isinstance(v, np.ndarray) else "json")
+                for name, v in self.columns.items()
+            ),
         )
 
 
@@ -187,6 +209,11 @@ def _group_to_table(batches: list[RawBatch]) -> pa.Table:
             columns[name] = pa.array(list(itertools.chain.from_iterable(parts)), type=pa.string())
         else:
             columns[name] = _text_or_values(list(itertools.chain.from_iterable(parts)))
+        if name == "latency_ms" and batches[0].block is not None:  # the input columns start here
+            blocks = [b.block.values for b in batches]  # type: ignore[union-attr]
+            joined = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+            for index, input_name in enumerate(batches[0].block.names):
+                columns[INPUT_PREFIX + input_name] = to_arrow(joined[index])
         if name == "row":
             columns["model_name"] = _repeated([b.model_name for b in batches], counts)
             columns["model_version"] = _repeated([b.model_version for b in batches], counts)

@@ -21,6 +21,7 @@ __all__ = [
     "INPUT_PREFIX",
     "OUTPUT_PREFIX",
     "RAW_KINDS",
+    "InputBlock",
     "LogEntry",
     "check_endpoint",
     "check_entry",
@@ -46,8 +47,23 @@ BASE_SCHEMA = pa.schema(
 )
 _checked_names: set[str] = set()
 _checked_endpoints: set[str] = set()
+_checked_blocks: set[tuple[str, ...]] = set()
 _MAX_CHECKED = 100_000
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+@dataclass(eq=False)
+class InputBlock:
+    """Numeric input columns of one kind, kept as one ``(columns, rows)`` array.
+
+    A served batch of float rows arrives as one block; logging it as one array instead of a dict of
+    columns makes the per-batch work on the serving path independent of the number of features. The
+    stored rows are the same: each name becomes its own ``input.<name>`` column when rows are sealed
+    or scanned.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray  # shape (len(names), rows), C order
 
 
 @dataclass(eq=False)  # identity: == on NumPy fields has no single truth value
@@ -56,7 +72,8 @@ class LogEntry:
 
     ``request_ids`` repeats a request's id once per row it sent, and ``rows`` numbers those rows from 0.
     ``inputs`` and ``outputs`` map a column name to a 1-D array of ``n`` values, or to a 2-D array
-    ``(n, k)`` for tensors (stored as a fixed-size list per row).
+    ``(n, k)`` for tensors (stored as a fixed-size list per row). ``input_block`` (optional) holds more
+    input columns, stored before those of ``inputs``.
 
     >>> import numpy as np
     >>> entry = LogEntry(
@@ -77,6 +94,7 @@ class LogEntry:
     latency_ms: np.ndarray
     inputs: dict[str, np.ndarray]
     outputs: dict[str, np.ndarray]
+    input_block: InputBlock | None = None
 
 
 def check_endpoint(name: object, *, field: str = "endpoint") -> str:
@@ -152,7 +170,39 @@ def check_entry(entry: LogEntry) -> int:
             )
     _check_columns(entry.inputs, n, "inputs")
     _check_columns(entry.outputs, n, "outputs")
+    if entry.input_block is not None:
+        _check_block(entry.input_block, n, entry.inputs)
     return n
+
+
+def _check_block(block: object, n: int, inputs: dict[str, np.ndarray]) -> None:
+    field = "input_block"
+    if not isinstance(block, InputBlock) or not isinstance(block.names, tuple):
+        raise InvalidParameterError(f"{field} must be an InputBlock with a tuple of names", field=field)
+    values, names = block.values, block.names
+    if not isinstance(values, np.ndarray) or values.ndim != 2 or values.dtype.kind not in RAW_KINDS:
+        got = f"{type(values).__name__} of shape {getattr(values, 'shape', '?')}"
+        raise InvalidParameterError(
+            f"{field}.values must be a 2-D numeric NumPy array; got {got}", field=field
+        )
+    if values.shape != (len(names), n):
+        raise InvalidParameterError(
+            f"{field}.values has shape {values.shape}; {len(names)} names and {n} rows need "
+            f"({len(names)}, {n})",
+            field=field,
+        )
+    if names not in _checked_blocks:
+        for name in names:
+            if not isinstance(name, str):
+                raise InvalidParameterError(f"{field} names must be strings; got {name!r}", field=field)
+            _check_name(name, field)
+        if len(set(names)) != len(names):
+            raise InvalidParameterError(f"{field} names must be distinct", field=field)
+        if len(_checked_blocks) >= _MAX_CHECKED:
+            _checked_blocks.clear()
+        _checked_blocks.add(names)
+    if inputs and not inputs.keys().isdisjoint(names):
+        raise InvalidParameterError(f"{field} and inputs both have a column of the same name", field=field)
 
 
 def _specs(columns: dict[str, np.ndarray]) -> tuple[Any, ...]:
@@ -163,9 +213,11 @@ def _specs(columns: dict[str, np.ndarray]) -> tuple[Any, ...]:
 
 def layout_key(entry: LogEntry) -> tuple[Any, ...]:
     """Entries with equal keys share one record: same model version, columns, kinds and widths."""
+    block = entry.input_block
     return (
         entry.model_name,
         entry.model_version,
+        None if block is None else (block.names, block.values.dtype.char),
         tuple(entry.inputs),
         tuple(entry.outputs),
         _specs(entry.inputs),
