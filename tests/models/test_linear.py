@@ -129,3 +129,16 @@ def test_input_the_checks_would_touch_goes_to_the_model(data: Any) -> None:
             flavor.predict(model, data)
     else:
         assert np.array_equal(flavor.predict(model, data), want)
+
+
+def test_data_the_fast_way_does_not_take_is_predicted_once() -> None:
+    model = make_pipeline(StandardScaler(), LogisticRegression())
+    model.fit(pd.DataFrame(X_TRAIN, columns=COLUMNS), Y_BINARY)
+    calls: list[str] = []
+    own_predict = model.predict
+    model.predict = lambda data: calls.append("predict") or own_predict(data)  # type: ignore[method-assign]
+    frame, flavor = pd.DataFrame(X_TRAIN[:8], columns=COLUMNS), SklearnFlavor()
+    for _ in range(3):  # undecided all along: each call predicts once, probabilities add no predict
+        flavor.predict(model, frame)
+        flavor.predict_proba(model, frame)
+    assert calls == ["predict"] * 3

@@ -42,8 +42,10 @@ def fast_predictor_of(model: Any) -> FastPredictor | None:
     return ForestPredictor.of(model) or LinearPredictor.of(model)
 
 
-# Keyed by the model object: a model's decision is taken once, on the first data that can prove it.
+# Keyed by the model object: a model's decision is taken once, on the first data that can prove it;
+# until then its candidate is kept, so data the fast way does not take costs a dict lookup, not a rebuild.
 _DECIDED: weakref.WeakKeyDictionary[Any, FastPredictor | None] = weakref.WeakKeyDictionary()
+_CANDIDATES: weakref.WeakKeyDictionary[Any, FastPredictor] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -56,14 +58,19 @@ def predictor_for(model: Any, data: Any) -> tuple[FastPredictor | None, Any]:
         pass
     except TypeError:  # not weak-referenceable: never fast
         return None, None
-    predictor = fast_predictor_of(model)
-    expected = model.predict(data)
+    predictor = _CANDIDATES.get(model) or fast_predictor_of(model)
     if predictor is not None and not predictor.accepts(data):
-        return None, expected  # nothing proven yet: a later batch that it takes decides
+        # Nothing to prove on this data: the caller predicts it its own way (once), and a later batch
+        # that the fast way takes decides.
+        with _LOCK:
+            _CANDIDATES[model] = predictor
+        return None, None
+    expected = model.predict(data)
     if predictor is not None and not _agrees(predictor, model, data, expected):
         predictor = None
     with _LOCK:
         _DECIDED[model] = predictor
+        _CANDIDATES.pop(model, None)
     return predictor, expected
 
 
