@@ -169,3 +169,36 @@ def test_a_batch_cancelled_while_predicting_never_answers_the_next(
         assert asyncio.run(main()) == pipeline().predict(x.iloc[100:103]).tolist()
     finally:
         worker.close()
+
+
+def test_meanwhile_runs_once_while_the_worker_predicts(settings: Settings, tmp_path: Path) -> None:
+    """What the server does while its batch is away (preparing the batch's log record) runs once, after
+    the batch is sent, and does not disturb the answer."""
+    x, _ = breast_cancer()
+    with Platform.open(settings) as opened:
+        register_package(opened, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
+        source = PlatformSource(opened, tmp_path / "cache")
+        package, trusted = source.fetch(source.resolve("models:/cancer-lr@live"))
+    worker = ModelWorker(package, trusted=trusted, name="meanwhile-test")
+    worker.start()
+    names = tuple(str(c) for c in x.columns)
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        time.sleep(0.05)  # longer than the worker takes: its answer waits on the socket
+        calls.append(len(calls))
+
+    async def main() -> list[list[int]]:
+        answers = []
+        for start in (0, 200):
+            block = Block(np.ascontiguousarray(x.iloc[start : start + 4].to_numpy(dtype=np.float64)), names)
+            predictions, _ = await worker.predict(block, False, meanwhile=meanwhile)
+            answers.append(predictions.tolist())
+        return answers
+
+    try:
+        expected = [pipeline().predict(x.iloc[s : s + 4]).tolist() for s in (0, 200)]
+        assert asyncio.run(main()) == expected
+        assert calls == [0, 1]
+    finally:
+        worker.close()

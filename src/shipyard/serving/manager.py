@@ -30,7 +30,7 @@ from shipyard.serving.batching import BatchStats
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.predlog import InputBlock, LogEntry, PredictionLog
 from shipyard.serving.rows import Rows
-from shipyard.serving.runtime import ModelRef, ModelRuntime, Prediction, Request
+from shipyard.serving.runtime import BatchLogger, LogCommit, ModelRef, ModelRuntime, Prediction, Request
 from shipyard.serving.source import ModelSource, follows_alias
 from shipyard.serving.worker import ModelWorker
 
@@ -350,23 +350,28 @@ class ServingManager:
     def _observe_batch(self, endpoint: str, stats: BatchStats) -> None:
         self.metrics.observe_batch(endpoint, stats)
 
-    def _logger_for(self, endpoint: Endpoint) -> Callable[..., Future[None] | None] | None:
+    def _logger_for(self, endpoint: Endpoint) -> BatchLogger | None:
         if self.predlog is None:
             return None
         predlog, metrics = self.predlog, self.metrics
 
-        def log_batch(
-            runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction], merged: Rows
-        ) -> Future[None] | None:
-            entry = batch_entry(endpoint, runtime, requests, results, merged)
+        def prepare_log(runtime: ModelRuntime, requests: Sequence[Request], merged: Rows) -> LogCommit | None:
+            entry = batch_entry(endpoint, runtime, requests, merged)
             if entry is None:
                 return None
-            metrics.observe_logged(endpoint.name, len(entry.request_ids))
-            logged = predlog.submit(entry)
-            # Written already (no fsync: see PredictionLog.submit): nothing for the requests to wait on.
-            return None if logged.done() and logged.exception() is None else logged
+            prepared = predlog.prepare(entry)
 
-        return log_batch
+            def commit(results: Sequence[Prediction]) -> Future[None] | None:
+                outputs = batch_outputs(runtime, requests, results)
+                latency_ms = (time.time() - entry.received_at) * 1000.0
+                metrics.observe_logged(endpoint.name, prepared.rows)
+                logged = predlog.submit_prepared(prepared, outputs, latency_ms)
+                # Written already (no fsync: see PredictionLog.submit): nothing for the requests to wait on.
+                return None if logged.done() and logged.exception() is None else logged
+
+            return commit
+
+        return prepare_log
 
 
 async def _discard(runtime: ModelRuntime | None, worker: ModelWorker | None) -> None:
@@ -378,41 +383,38 @@ async def _discard(runtime: ModelRuntime | None, worker: ModelWorker | None) -> 
 
 
 def batch_entry(
-    endpoint: Endpoint,
-    runtime: ModelRuntime,
-    requests: Sequence[Request],
-    results: Sequence[Prediction],
-    merged: Rows,
+    endpoint: Endpoint, runtime: ModelRuntime, requests: Sequence[Request], merged: Rows
 ) -> LogEntry | None:
-    """The prediction-log entry of one model call (``merged``: every request's rows, in order): the rows
-    of the requests chosen for logging."""
-    chosen = [i for i, r in enumerate(requests) if r.log]
+    """The prediction-log entry of one model call (``merged``: every request's rows, in order) for the
+    requests chosen for logging, but for what the prediction gives: ``outputs`` is empty and
+    ``latency_ms`` a placeholder until ``batch_outputs`` and the time of the answer fill them in."""
+    chosen = [r for r in requests if r.log]
     if not chosen:
         return None
-    now = time.time()
     everyone = len(chosen) == len(requests)
-    kept = requests if everyone else [requests[i] for i in chosen]
-    counts = [r.rows.n for r in kept]
+    counts = [r.rows.n for r in chosen]
     if len(counts) == sum(counts):  # one row per request, the usual case: no repeats to build
-        request_ids = [r.request_id for r in kept]
-        rows = np.zeros(len(kept), dtype=np.int32)  # the stored type: no conversion in the log
-        received = np.array([r.received_at for r in kept], dtype=np.float64)
-        protocol: list[str] | str = [r.protocol for r in kept]
+        request_ids = [r.request_id for r in chosen]
+        rows = np.zeros(len(chosen), dtype=np.int32)  # the stored type: no conversion in the log
+        received = np.array([r.received_at for r in chosen], dtype=np.float64)
+        protocol: list[str] | str = [r.protocol for r in chosen]
+        if all(p == protocol[0] for p in protocol):
+            protocol = protocol[0]  # one protocol for the whole batch: stored without a list of repeats
     else:
-        request_ids = [r.request_id for r, n in zip(kept, counts, strict=True) for _ in range(n)]
+        request_ids = [r.request_id for r, n in zip(chosen, counts, strict=True) for _ in range(n)]
         rows = np.concatenate([np.arange(n, dtype=np.int32) for n in counts])
-        received = np.repeat([r.received_at for r in kept], counts)
-        protocol = [r.protocol for r, n in zip(kept, counts, strict=True) for _ in range(n)]
+        received = np.repeat([r.received_at for r in chosen], counts)
+        protocol = [r.protocol for r, n in zip(chosen, counts, strict=True) for _ in range(n)]
     inputs: dict[str, np.ndarray] = {}
     input_block = None
-    first = kept[0].rows
-    if first.names is not None and all(r.rows.block is not None for r in kept):
+    first = chosen[0].rows
+    if first.names is not None and all(r.rows.block is not None for r in chosen):
         # Float rows: one block for the batch (the model's own when everyone is logged), logged as one
         # (columns, rows) array, so the log's work per batch does not grow with the feature count.
         block = (
             merged.block
             if everyone and merged.block is not None
-            else np.concatenate([r.rows.block for r in kept])
+            else np.concatenate([r.rows.block for r in chosen])
         )  # type: ignore[misc]
         by_column = np.ascontiguousarray(block.T)
         redact = endpoint.spec.redact
@@ -427,15 +429,9 @@ def batch_entry(
     elif first.columns is not None:
         for name in first.columns:
             if name not in endpoint.spec.redact:
-                inputs[name] = np.concatenate([r.rows.columns[name] for r in kept])  # type: ignore[index]
+                inputs[name] = np.concatenate([r.rows.columns[name] for r in chosen])  # type: ignore[index]
     else:
-        inputs["input"] = np.concatenate([r.rows.tensor for r in kept])  # type: ignore[misc]
-    outputs = {"prediction": np.concatenate([results[i].predictions for i in chosen])}
-    probabilities = [results[i].probabilities for i in chosen]
-    if runtime.classes is not None and all(p is not None for p in probabilities):
-        stacked = np.concatenate(probabilities)  # type: ignore[arg-type]
-        for index, label in enumerate(runtime.classes):
-            outputs[f"proba_{label}"] = stacked[:, index]
+        inputs["input"] = np.concatenate([r.rows.tensor for r in chosen])  # type: ignore[misc]
     return LogEntry(
         endpoint=endpoint.name,
         model_name=runtime.ref.name,
@@ -444,8 +440,22 @@ def batch_entry(
         rows=rows,
         protocol=protocol,
         received_at=received,
-        latency_ms=(now - received) * 1000.0,
+        latency_ms=received,  # a placeholder of the right length
         inputs=inputs,
-        outputs=outputs,
+        outputs={},
         input_block=input_block,
     )
+
+
+def batch_outputs(
+    runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
+) -> dict[str, np.ndarray]:
+    """The logged output columns of a batch's requests chosen for logging (see ``batch_entry``)."""
+    chosen = [result for request, result in zip(requests, results, strict=True) if request.log]
+    outputs = {"prediction": np.concatenate([r.predictions for r in chosen])}
+    probabilities = [r.probabilities for r in chosen]
+    if runtime.classes is not None and all(p is not None for p in probabilities):
+        stacked = np.concatenate(probabilities)  # type: ignore[arg-type]
+        for index, label in enumerate(runtime.classes):
+            outputs[f"proba_{label}"] = stacked[:, index]
+    return outputs

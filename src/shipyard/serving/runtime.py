@@ -58,8 +58,11 @@ class Prediction:
     logged: Future[None] | None = None
 
 
-#: Given the batch's requests and their predictions, submit them to the log.
-BatchLogger = Callable[["ModelRuntime", Sequence[Request], Sequence[Prediction], Rows], "Future[None] | None"]
+#: Given a batch's predictions, submit the batch to the log; returns what to wait on (None: nothing).
+LogCommit = Callable[[Sequence[Prediction]], "Future[None] | None"]
+#: Given the batch's requests and merged rows, prepare its log record (None: nothing to log). Called
+#: while the model predicts, so that only the outputs are left to do between predictions and answers.
+BatchLogger = Callable[["ModelRuntime", Sequence[Request], Rows], LogCommit | None]
 
 
 class ModelRuntime:
@@ -127,7 +130,8 @@ class ModelRuntime:
     def _run_here(self, requests: Sequence[Request]) -> list[Prediction]:
         merged, want = self._merge(requests)
         predictions, probabilities = self._predict_here(to_model_input(merged, self.signature), want)
-        return self._split(requests, merged, predictions, probabilities)
+        commit = self._prepare_log(requests, merged)
+        return self._split(requests, merged, predictions, probabilities, commit)
 
     async def _run_in_worker(self, requests: Sequence[Request]) -> list[Prediction]:
         assert self.worker is not None
@@ -137,8 +141,21 @@ class ModelRuntime:
             if merged.block is not None and merged.names is not None
             else to_model_input(merged, self.signature)
         )
-        predictions, probabilities = await self.worker.predict(data, want)
-        return self._split(requests, merged, predictions, probabilities)
+        commit: list[LogCommit | Exception | None] = []
+
+        def meanwhile() -> None:  # the event loop would idle while the worker predicts
+            commit.append(self._prepare_log(requests, merged))
+
+        predictions, probabilities = await self.worker.predict(data, want, meanwhile=meanwhile)
+        return self._split(requests, merged, predictions, probabilities, commit[0] if commit else None)
+
+    def _prepare_log(self, requests: Sequence[Request], merged: Rows) -> LogCommit | Exception | None:
+        if self._log_batch is None:
+            return None
+        try:
+            return self._log_batch(self, requests, merged)
+        except Exception as exc:  # raised with the predictions, as a failed submit would be
+            return exc
 
     def _merge(self, requests: Sequence[Request]) -> tuple[Rows, bool]:
         parts = [r.rows for r in requests]
@@ -146,7 +163,12 @@ class ModelRuntime:
         return merged, self.has_probabilities and any(r.want_probabilities for r in requests)
 
     def _split(
-        self, requests: Sequence[Request], merged: Rows, predictions: Any, probabilities: Any
+        self,
+        requests: Sequence[Request],
+        merged: Rows,
+        predictions: Any,
+        probabilities: Any,
+        commit: LogCommit | Exception | None,
     ) -> list[Prediction]:
         """Each request's slice of the batch result, submitted to the prediction log."""
         if len(predictions) != merged.n:
@@ -161,8 +183,10 @@ class ModelRuntime:
             )
             results.append(Prediction(predictions[start:stop], proba))
             start = stop
-        if self._log_batch is not None:
-            logged = self._log_batch(self, requests, results, merged)
+        if isinstance(commit, Exception):
+            raise commit
+        if commit is not None:
+            logged = commit(results)
             if logged is not None:
                 results = [Prediction(r.predictions, r.probabilities, logged) for r in results]
         return results

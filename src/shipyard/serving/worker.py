@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -136,8 +137,13 @@ class ModelWorker:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    async def predict(self, data: Any, want_probabilities: bool) -> tuple[Any, Any]:
-        """``(predictions, probabilities or None)`` of the worker's model for ``data``."""
+    async def predict(
+        self, data: Any, want_probabilities: bool, *, meanwhile: Callable[[], None] | None = None
+    ) -> tuple[Any, Any]:
+        """``(predictions, probabilities or None)`` of the worker's model for ``data``.
+
+        ``meanwhile`` (which must not raise) runs once the batch is sent, while the worker predicts.
+        """
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
@@ -152,6 +158,8 @@ class ModelWorker:
             payload = pickle.dumps((data, want_probabilities), protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 await loop.sock_sendall(sock, _header(len(payload)) + payload)
+                if meanwhile is not None:
+                    meanwhile()
                 status, result = pickle.loads(await self._receive(loop, sock))  # noqa: S301 (our own child process)
             except (EOFError, OSError):
                 code = self._process.poll() if self._process is not None else None

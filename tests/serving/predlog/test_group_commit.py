@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from shipyard.core.errors import InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import PredictionLog, _wal
 from shipyard.serving.predlog._scan import read_tables
-from tests.serving.predlog.entries import T0, make_entry
+from tests.serving.predlog.entries import T0, crash_copy, make_entry
 
 
 def test_queued_entries_share_one_write_and_fsync(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,3 +163,21 @@ def test_without_fsync_the_caller_writes_its_batch_before_submit_returns(root: P
         log.submit(make_entry(rows=1))
     reopened = PredictionLog(root)
     assert reopened.stats("churn")["rows"] == 12
+
+
+def test_without_fsync_a_batch_is_sealed_with_the_file_it_was_written_to(tmp_path: Path) -> None:
+    """The first batch fills a WAL file, so the second one's write rolls it: the second batch's bytes are
+    in the closed file, and its rows must be sealed from that file's chunk, not kept in memory for the
+    next one (a crash would then lose them once the closed file is sealed and deleted)."""
+    live = tmp_path / "live"
+    with PredictionLog(live, fsync=False, segment_rows=5, maintenance_seconds=None) as log:
+        first, second = make_entry(rows=5), make_entry(rows=1, at=T0 + 1)
+        log.submit(first).result(timeout=30)
+        log.submit(second).result(timeout=30)
+        deadline = time.monotonic() + 30
+        while log.stats("churn")["segments"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        crashed = crash_copy(live, tmp_path / "crashed")
+    with PredictionLog(crashed, maintenance_seconds=None) as reopened:
+        ids = reopened.scan("churn").column("request_id").to_pylist()
+    assert sorted(ids) == sorted(first.request_ids + second.request_ids)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from shipyard.serving.predlog._entry import InputBlock, LogEntry
 from shipyard.serving.predlog._root import check_root_free
+from shipyard.serving.predlog._writer import PreparedEntry
 from shipyard.serving.predlog.log import PredictionLog
 
-__all__ = ["InputBlock", "LogEntry", "PredictionLog", "check_root_free"]
+__all__ = ["InputBlock", "LogEntry", "PredictionLog", "PreparedEntry", "check_root_free"]

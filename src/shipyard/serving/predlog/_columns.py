@@ -33,13 +33,16 @@ from shipyard.serving.predlog._entry import (
     to_arrow,
 )
 
-__all__ = ["MAX_EPOCH_SECONDS", "TAG", "RawBatch", "raw_to_table"]
+__all__ = ["MAX_EPOCH_SECONDS", "TAG", "EncodedColumn", "RawBatch", "raw_to_table", "stored_column"]
 
 TAG = b"R"
 MAX_EPOCH_SECONDS = 95_617_584_000.0  # 5000-01-01
 _LENGTH = struct.Struct("<I")
 _TIME = BASE_SCHEMA.field("received_at").type
+_BLOCK = "\0block"  # the block's key among encoded columns: no column name holds a NUL
 Column = np.ndarray | list[Any]
+#: A column's entry in a record header and its bytes.
+EncodedColumn = tuple[list[Any], bytes]
 
 
 @dataclass(eq=False)  # identity: compared fields would hold arrays
@@ -74,21 +77,9 @@ class RawBatch:
             "row": _row_numbers(cat([np.asarray(e.rows) for e in entries])),
             "latency_ms": cat([np.asarray(e.latency_ms, dtype=np.float64) for e in entries]),
         }
-        single = len(entries) == 1  # the usual group: one served batch, its arrays kept as they are
         for prefix, attribute in ((INPUT_PREFIX, "inputs"), (OUTPUT_PREFIX, "outputs")):
-            for name, values in getattr(first, attribute).items():
-                kind = values.dtype.kind
-                if single and kind in RAW_KINDS:
-                    columns[prefix + name] = values
-                    continue
-                parts = [getattr(e, attribute)[name] for e in entries]
-                if kind in RAW_KINDS:
-                    columns[prefix + name] = cat(parts)
-                elif kind == "O":
-                    # Through JSON now, so rows read from memory and rows replayed after a crash agree.
-                    columns[prefix + name] = orjson.loads(_json([v for p in parts for v in p.tolist()]))
-                else:
-                    columns[prefix + name] = [v for p in parts for v in p.tolist()]
+            for name in getattr(first, attribute):
+                columns[prefix + name] = stored_column([getattr(e, attribute)[name] for e in entries])
         protocols = [e.protocol for e in entries]
         if all(isinstance(p, str) and p == protocols[0] for p in protocols):
             protocol: str | list[str] = protocols[0]  # type: ignore[assignment]
@@ -101,20 +92,18 @@ class RawBatch:
             )
         n = len(columns["request_id"])
         block = first.input_block
-        if block is not None and not single:
+        if block is not None and len(entries) > 1:
             joined = np.concatenate([e.input_block.values for e in entries], axis=1)  # type: ignore[union-attr]
             block = InputBlock(block.names, joined)
         return cls(first.model_name, first.model_version, n, protocol, columns, block)
 
-    def encode(self) -> bytes:
+    def encode(self, encoded: dict[str, EncodedColumn] | None = None) -> bytes:
+        """The record payload; ``encoded`` holds columns encoded already (see ``encode_columns``)."""
         specs, blobs = [], []
         for name, values in self.columns.items():
-            if isinstance(values, np.ndarray):
-                blob = values.tobytes()  # C order, whatever the array's own layout
-                specs.append([name, "np", values.dtype.str, list(values.shape[1:]), len(blob)])
-            else:
-                blob = _json(values)
-                specs.append([name, "json", None, [], len(blob)])
+            done = encoded.get(name) if encoded else None
+            spec, blob = done if done is not None else _encode_column(name, values)
+            specs.append(spec)
             blobs.append(blob)
         fields: dict[str, Any] = {
             "n": self.num_rows,
@@ -124,11 +113,24 @@ class RawBatch:
             "columns": specs,
         }
         if self.block is not None:
-            blob = self.block.values.tobytes()
-            fields["block"] = [list(self.block.names), self.block.values.dtype.str, len(blob)]
+            done = encoded.get(_BLOCK) if encoded else None
+            spec, blob = done if done is not None else self._encode_block()
+            fields["block"] = spec
             blobs.append(blob)
         header = orjson.dumps(fields)
         return b"".join([TAG, _LENGTH.pack(len(header)), header, *blobs])
+
+    def encode_columns(self, skip: frozenset[str] = frozenset()) -> dict[str, EncodedColumn]:
+        """Each column's (and the block's) encoded form but those in ``skip``, for ``encode`` later."""
+        encoded = {name: _encode_column(name, v) for name, v in self.columns.items() if name not in skip}
+        if self.block is not None:
+            encoded[_BLOCK] = self._encode_block()
+        return encoded
+
+    def _encode_block(self) -> EncodedColumn:
+        assert self.block is not None
+        blob = self.block.values.tobytes()
+        return [list(self.block.names), self.block.values.dtype.str, len(blob)], blob
 
     @classmethod
     def decode(cls, payload: bytes) -> RawBatch:
@@ -164,6 +166,26 @@ class RawBatch:
                 for name, v in self.columns.items()
             ),
         )
+
+
+def stored_column(parts: list[np.ndarray]) -> Column:
+    """How a column of one or more entries (``parts``, in order) is kept: numbers as one array (a
+    single part as it is), strings as a list, objects as what JSON makes of them."""
+    kind = parts[0].dtype.kind
+    if kind in RAW_KINDS:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if kind == "O":
+        # Through JSON now, so rows read from memory and rows replayed after a crash agree.
+        return orjson.loads(_json([v for p in parts for v in p.tolist()]))  # type: ignore[no-any-return]
+    return [v for p in parts for v in p.tolist()]
+
+
+def _encode_column(name: str, values: Column) -> EncodedColumn:
+    if isinstance(values, np.ndarray):
+        blob = values.tobytes()  # C order, whatever the array's own layout
+        return [name, "np", values.dtype.str, list(values.shape[1:]), len(blob)], blob
+    blob = _json(values)
+    return [name, "json", None, [], len(blob)], blob
 
 
 def _json(values: list[Any]) -> bytes:

@@ -25,6 +25,7 @@ __all__ = [
     "LogEntry",
     "check_endpoint",
     "check_entry",
+    "check_outcome",
     "layout_key",
     "to_arrow",
 ]
@@ -173,6 +174,17 @@ def check_entry(entry: LogEntry) -> int:
     if entry.input_block is not None:
         _check_block(entry.input_block, n, entry.inputs)
     return n
+
+
+def check_outcome(entry: LogEntry, n: int) -> None:
+    """``check_entry`` of the fields a prepared entry gets last (``outputs``, ``latency_ms``)."""
+    if _length(entry.latency_ms, "latency_ms") != n:
+        raise InvalidParameterError(
+            f"latency_ms has {_length(entry.latency_ms, 'latency_ms')} values; request_ids has {n} "
+            "(one per row)",
+            field="latency_ms",
+        )
+    _check_columns(entry.outputs, n, "outputs")
 
 
 def _check_block(block: object, n: int, inputs: dict[str, np.ndarray]) -> None:

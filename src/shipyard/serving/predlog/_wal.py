@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from shipyard.serving.predlog._columns import TAG as RAW_TAG
-from shipyard.serving.predlog._columns import RawBatch
+from shipyard.serving.predlog._columns import EncodedColumn, RawBatch
 
 __all__ = ["MAGIC", "WalFile", "decode_payload", "encode_record", "fsync_dir", "read_wal"]
 
@@ -42,10 +42,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def encode_record(rows: RawBatch | pa.RecordBatch) -> bytes:
-    """One framed record holding ``rows``; an Arrow batch carries its schema, so each record reads alone."""
+def encode_record(rows: RawBatch | pa.RecordBatch, encoded: dict[str, EncodedColumn] | None = None) -> bytes:
+    """One framed record holding ``rows``; an Arrow batch carries its schema, so each record reads alone.
+    ``encoded``: columns of a raw batch encoded already (see ``RawBatch.encode_columns``)."""
     if isinstance(rows, RawBatch):
-        payload = rows.encode()
+        payload = rows.encode(encoded)
     else:
         sink = pa.BufferOutputStream()
         sink.write(_ARROW)

@@ -12,12 +12,22 @@ from typing import Any
 import pyarrow as pa
 
 from shipyard.core.errors import InvalidParameterError
-from shipyard.serving.predlog._columns import RawBatch
+from shipyard.serving.predlog._columns import EncodedColumn, RawBatch
 from shipyard.serving.predlog._entry import LogEntry, layout_key
 from shipyard.serving.predlog._stream import Rows
 from shipyard.serving.predlog._wal import encode_record
 
-__all__ = ["FEEDBACK", "PREDICTIONS", "Item", "encode_group", "fail", "frame", "resolve"]
+__all__ = [
+    "FEEDBACK",
+    "PREDICTIONS",
+    "Item",
+    "PreparedEntry",
+    "encode_group",
+    "fail",
+    "frame",
+    "resolve",
+    "unstorable",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +42,19 @@ class Item:
     kind: str
     payload: LogEntry | pa.RecordBatch
     future: concurrent.futures.Future[None]
+
+
+@dataclass
+class PreparedEntry:
+    """A served batch checked and encoded but for its outputs and latencies (``PredictionLog.prepare``).
+
+    ``batch`` and ``encoded`` are None and empty where the writer thread will build the record itself.
+    """
+
+    entry: LogEntry
+    rows: int
+    batch: RawBatch | None
+    encoded: dict[str, EncodedColumn]
 
 
 def encode_group(kind: str, group: list[Item]) -> tuple[list[Rows], list[Item]]:
@@ -58,12 +81,16 @@ def encode_group(kind: str, group: list[Item]) -> tuple[list[Rows], list[Item]]:
             try:
                 batches.append(RawBatch.from_entries([item.payload]))  # type: ignore[list-item]
                 written.append(item)
-            except InvalidParameterError as exc:
-                fail([item], exc)
             except Exception as exc:
-                message = f"the entry could not be stored: {exc}"
-                fail([item], InvalidParameterError(message, field="entry"))
+                fail([item], unstorable(exc))
     return batches, written
+
+
+def unstorable(exc: Exception) -> InvalidParameterError:
+    """Why an entry could not become a record, as the caller's error."""
+    if isinstance(exc, InvalidParameterError):
+        return exc
+    return InvalidParameterError(f"the entry could not be stored: {exc}", field="entry")
 
 
 def frame(batches: list[Rows]) -> bytes:

@@ -20,16 +20,24 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from shipyard.core.errors import InvalidParameterError, StoreUnavailableError
 from shipyard.serving.predlog import _maintenance
-from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS
-from shipyard.serving.predlog._entry import BASE_SCHEMA, LogEntry, check_endpoint, check_entry
+from shipyard.serving.predlog._columns import MAX_EPOCH_SECONDS, RawBatch, stored_column
+from shipyard.serving.predlog._entry import (
+    BASE_SCHEMA,
+    OUTPUT_PREFIX,
+    LogEntry,
+    check_endpoint,
+    check_entry,
+    check_outcome,
+)
 from shipyard.serving.predlog._feedback import (
     FEEDBACK_SCHEMA,
     decode_values,
@@ -39,16 +47,20 @@ from shipyard.serving.predlog._feedback import (
 )
 from shipyard.serving.predlog._root import take_root_lock
 from shipyard.serving.predlog._scan import finish_scan, read_tables
-from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time
-from shipyard.serving.predlog._stream import Chunk, Rows, Stream, batches_to_table, read_only_view
+from shipyard.serving.predlog._sealing import STOP, Sealing
+from shipyard.serving.predlog._segments import Segment
+from shipyard.serving.predlog._stream import Chunk, Rows, Stream, read_only_view
+from shipyard.serving.predlog._wal import encode_record
 from shipyard.serving.predlog._writer import (
     FEEDBACK,
     PREDICTIONS,
     Item,
+    PreparedEntry,
     encode_group,
     fail,
     frame,
     resolve,
+    unstorable,
 )
 
 __all__ = ["COMPRESSIONS", "PredictionLog"]
@@ -57,13 +69,22 @@ logger = logging.getLogger(__name__)
 
 _TIME_COLUMN = {PREDICTIONS: "received_at", FEEDBACK: "at"}
 _EMPTY = {PREDICTIONS: BASE_SCHEMA, FEEDBACK: FEEDBACK_SCHEMA}
-_STOP = object()
+_FILLED_LATER = frozenset({"latency_ms"})  # by submit_prepared, with the outputs
+_WRITTEN: concurrent.futures.Future[None] = concurrent.futures.Future()
+_WRITTEN.set_result(None)
+
+
+def _write_error(endpoint: str, kind: str, exc: Exception) -> StoreUnavailableError:
+    logger.error("prediction log: could not write to %s/%s: %s", endpoint, kind, exc)
+    return StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}")
+
+
 # Parquet codecs for segments: lz4 decodes fastest of those that compress; "none" suits incompressible
 # floats (a third less scan CPU), zstd the smallest files.
 COMPRESSIONS = ("lz4", "none", "snappy", "zstd")
 
 
-class PredictionLog:
+class PredictionLog(Sealing):
     """Durable, columnar log of every served batch, with feedback, for monitoring to scan.
 
     Files live under ``root/<endpoint>/{predictions,feedback}/``; one process owns a root at a time (a
@@ -176,10 +197,10 @@ class PredictionLog:
             if not self._running:
                 return
             self._running = False
-            self._queue.put(_STOP)
+            self._queue.put(STOP)
         self._threads[0].join()
         self._closing.set()
-        self._seal_queue.put(_STOP)
+        self._seal_queue.put(STOP)
         self._threads[1].join()
         self._threads = []
         with self._lock:
@@ -199,24 +220,71 @@ class PredictionLog:
 
     def submit(self, entry: LogEntry) -> concurrent.futures.Future[None]:
         """Queue one served batch; the future resolves once it is durable (or fails with the reason)."""
-        rows = check_entry(entry)
+        if check_entry(entry) == 0:
+            return _WRITTEN
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        if rows == 0:
-            future.set_result(None)
+        if self.fsync:  # the writer's group commit shares one fsync among many batches
+            self._enqueue(Item(entry.endpoint, PREDICTIONS, entry, future))
             return future
-        item = Item(entry.endpoint, PREDICTIONS, entry, future)
-        if self.fsync:
-            self._enqueue(item)  # the writer's group commit shares one fsync among many batches
-        else:
-            # Nothing to amortise without an fsync: the caller writes it itself (one write into the
-            # kernel), and the future is resolved on return. A hand-off to the writer thread cost more
-            # than the write, in queueing and in the thread taking turns with the event loop.
-            with self._submit_lock:
-                self._require_running()
-                with self._commit_lock:
-                    self._commit([item])
+        try:  # nothing to amortise: written here and now
+            batch = RawBatch.from_entries([entry])
+            record = encode_record(batch)
+        except Exception as exc:  # as the writer would: this entry fails, and only this one
+            fail([Item(entry.endpoint, PREDICTIONS, entry, future)], unstorable(exc))
+            return future
+        return self._write_now(entry.endpoint, batch, record)
+
+    def prepare(self, entry: LogEntry) -> PreparedEntry:
+        """The first half of ``submit``, for a batch whose outputs are not known yet.
+
+        Checks and encodes all of ``entry`` but ``outputs`` and ``latency_ms`` (placeholders of the right
+        length here), so that ``submit_prepared`` has little left to do once they are: a server runs this
+        while its model predicts, and what is left between the prediction and the responses is small.
+        A bad entry raises ``InvalidParameterError`` here (``submit`` would fail its future).
+        """
+        rows = check_entry(entry)
+        if rows == 0:
+            return PreparedEntry(entry, rows, None, {})
+        batch = RawBatch.from_entries([entry])  # what only conversion finds (times, row numbers) fails here
+        if self.fsync:  # the writer's group commit makes the record, of this entry and others
+            return PreparedEntry(entry, rows, None, {})
+        return PreparedEntry(entry, rows, batch, batch.encode_columns(_FILLED_LATER))
+
+    def submit_prepared(
+        self, prepared: PreparedEntry, outputs: dict[str, Any], latency_ms: Any
+    ) -> concurrent.futures.Future[None]:
+        """``submit`` of a prepared entry with its ``outputs`` and ``latency_ms``: the same future."""
+        entry, batch = prepared.entry, prepared.batch
+        entry.outputs, entry.latency_ms = outputs, latency_ms
+        if batch is None:
+            return self.submit(entry)
+        check_outcome(entry, prepared.rows)
+        batch.columns["latency_ms"] = np.asarray(latency_ms, dtype=np.float64)  # keeps its place
+        for name, values in outputs.items():
+            batch.columns[OUTPUT_PREFIX + name] = stored_column([values])
+        return self._write_now(entry.endpoint, batch, encode_record(batch, prepared.encoded))
+
+    def _write_now(self, endpoint: str, batch: RawBatch, record: bytes) -> concurrent.futures.Future[None]:
+        """Without fsync: append the record on the caller's thread (one write into the kernel). A hand-off
+        to the writer thread cost more than the write, in queueing and in the thread taking turns with
+        the event loop. Returns a resolved future (one shared by every success: nothing waits on it)."""
+        with self._submit_lock:
+            self._require_running()
+            with self._commit_lock:
+                stream = self._stream(endpoint, PREDICTIONS)
+                try:
+                    self._guarded(stream, lambda s: s.open_wal().append(record, sync=False))
+                except Exception as exc:
+                    failed: concurrent.futures.Future[None] = concurrent.futures.Future()
+                    fail(
+                        [Item(endpoint, PREDICTIONS, batch, failed)], _write_error(endpoint, PREDICTIONS, exc)
+                    )
                     self._roll(force=False)
-        return future
+                    return failed
+                # The rows join the WAL file they were written to before a roll can close that file.
+                self._remember(stream, [batch], [])
+                self._roll(force=False)
+        return _WRITTEN
 
     async def write(self, entry: LogEntry) -> None:
         """``submit`` for asyncio callers: returns when the entry is durable."""
@@ -274,10 +342,10 @@ class PredictionLog:
             with contextlib.suppress(queue.Empty):
                 while True:
                     items.append(self._queue.get_nowait())
-            stop = any(item is _STOP for item in items)
+            stop = any(item is STOP for item in items)
             try:
                 with self._commit_lock:
-                    self._commit([item for item in items if item is not _STOP])
+                    self._commit([item for item in items if item is not STOP])
                     self._roll(force=stop)
             except Exception:  # the writer must outlive any one bad turn
                 logger.exception("prediction log: writer turn failed")
@@ -308,17 +376,20 @@ class PredictionLog:
             except Exception as exc:
                 self._fail_write(stream.folder.parent.name, stream.folder.name, written, exc)
                 continue
-            with self._lock:
-                if not stream.active_rows:
-                    stream.active_since = time.monotonic()
-                stream.active.extend(batches)
-                stream.active_rows += sum(batch.num_rows for batch in batches)
-            for item in written:
-                resolve(item.future)
+            self._remember(stream, batches, written)
+
+    def _remember(self, stream: Stream, batches: list[Rows], written: list[Item]) -> None:
+        """Written rows join the stream's unsealed rows (scans see them); their callers are told."""
+        with self._lock:
+            if not stream.active_rows:
+                stream.active_since = time.monotonic()
+            stream.active.extend(batches)
+            stream.active_rows += sum(batch.num_rows for batch in batches)
+        for item in written:
+            resolve(item.future)
 
     def _fail_write(self, endpoint: str, kind: str, items: list[Item], exc: Exception) -> None:
-        logger.error("prediction log: could not write to %s/%s: %s", endpoint, kind, exc)
-        fail(items, StoreUnavailableError(f"the prediction log could not write {endpoint}/{kind}: {exc}"))
+        fail(items, _write_error(endpoint, kind, exc))
 
     def _guarded(self, stream: Stream, action: Callable[[Stream], None]) -> None:
         """Run a WAL write or sync; on an OS error retire the file, whose tail is now unknown.
@@ -357,91 +428,6 @@ class PredictionLog:
                         chunks.append(chunk)
         for chunk in chunks:
             self._seal_queue.put(chunk)
-
-    # -- sealing and maintenance -------------------------------------------------------------------
-
-    def _sealer_loop(self) -> None:
-        next_maintenance = (
-            time.monotonic() + self.maintenance_seconds if self.maintenance_seconds else float("inf")
-        )
-        while True:
-            try:
-                chunk = self._seal_queue.get(
-                    timeout=max(0.01, min(60.0, next_maintenance - time.monotonic()))
-                )
-            except queue.Empty:
-                chunk = None
-            if chunk is _STOP:
-                return
-            if chunk is not None:
-                self._seal_with_retry(chunk)
-            if time.monotonic() >= next_maintenance and not self._closing.is_set():
-                try:
-                    self._expire(datetime.now(UTC))
-                    self._compact(None)
-                except Exception:
-                    logger.exception("prediction log: maintenance failed")
-                next_maintenance = time.monotonic() + (self.maintenance_seconds or float("inf"))
-
-    def _seal_with_retry(self, chunk: Chunk) -> None:
-        # Chunks of one stream must be sealed in order: a later segment's WAL number marks every earlier
-        # WAL file as sealed. So a failing chunk is retried (its rows stay readable from memory), never
-        # skipped; at close the WAL files simply stay for the next start to replay.
-        delay = 0.5
-        while True:
-            try:
-                self._seal(chunk)
-                return
-            except Exception:
-                logger.exception("prediction log: sealing %s failed; retrying", chunk.stream.folder)
-            if self._closing.wait(delay):
-                return
-            delay = min(delay * 2, 30.0)
-
-    def _seal(self, chunk: Chunk) -> None:
-        stream = chunk.stream
-        segment: Segment | None = None
-        if chunk.rows:
-            table = sort_by_time(batches_to_table(chunk.batches), stream.time_column)
-            segment = _maintenance.write(stream, table, wal_seq=max(chunk.seqs))
-        with self._lock:
-            if segment is not None:
-                stream.segments.append(segment)
-                stream.segments.sort(key=lambda s: (s.first_us, s.path.name))
-            stream.pending.remove(chunk)
-        for path in chunk.paths:
-            path.unlink(missing_ok=True)
-
-    def compact(self, endpoint: str | None = None) -> int:
-        """Merge runs of small segments (within one UTC day) into larger ones; returns segments merged."""
-        self._require_running()
-        return self._compact(endpoint)
-
-    def enforce_retention(self, now: datetime | None = None) -> int:
-        """Delete segments whose newest row is older than ``retention_days``; returns segments deleted."""
-        self._require_running()
-        return self._expire(now if now is not None else datetime.now(UTC))
-
-    def _compact(self, endpoint: str | None) -> int:
-        with self._maintenance_lock:
-            streams = self._pick(endpoint)
-            self._adopt_all(streams)
-            return sum(_maintenance.compact(stream, self._lock, self.compact_rows) for stream in streams)
-
-    def _expire(self, now: datetime) -> int:
-        if self.retention_days is None:
-            return 0
-        keep = timedelta(days=self.retention_days) // timedelta(microseconds=1)
-        cutoff = to_micros(now, field="now") - keep
-        with self._maintenance_lock:
-            streams = self._pick(None)
-            self._adopt_all(streams)
-            return sum(_maintenance.expire(stream, self._lock, cutoff) for stream in streams)
-
-    def _adopt_all(self, streams: list[Stream]) -> None:
-        for stream in streams:
-            if stream.folder.name == FEEDBACK:
-                self._adopt_external(stream)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -520,24 +506,6 @@ class PredictionLog:
         with self._lock:
             memory = [b for chunk in stream.pending for b in chunk.batches] + list(stream.active)
             return list(stream.segments), memory
-
-    def _adopt_external(self, stream: Stream) -> None:
-        """Add feedback segments that another process wrote (see ``add_feedback``) to the stream.
-
-        Skipped while compaction or retention runs (they swap files, and a listing taken then could
-        double rows); the segments are picked up by the next scan.
-        """
-        if not self._maintenance_lock.acquire(blocking=False):
-            return
-        try:
-            found = [s for s in list_segments(stream.segment_dir) if s.wal_seq == _maintenance.EXTERNAL]
-            with self._lock:
-                known = {s.path for s in stream.segments}
-                new = [s for s in found if s.path not in known]
-                if new:
-                    stream.segments = sorted(stream.segments + new, key=lambda s: (s.first_us, s.path.name))
-        finally:
-            self._maintenance_lock.release()
 
     # -- inventory ---------------------------------------------------------------------------------
 
