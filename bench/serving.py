@@ -18,8 +18,13 @@ and of the echo ceiling, and the goals of issue #5 are checked (PASS/MISS). Ever
 up before it is measured, runs in its own process group on 127.0.0.1, and is stopped at the end of
 its cells.
 
-    python bench/serving.py                  # ~7 minutes: 3 s warm-up and 10 s per cell
-    python bench/serving.py --quick          # ~3 minutes: 1 s warm-up, 3 s per cell
+The two goals that compare servers with each other (the share of the echo, the log's cost) are judged
+on paired rounds, not on cells measured minutes apart: the echo and Shipyard with the log on and off
+run side by side and take turns, 5 s each per round, and the median of the per-round ratios counts
+(see bench/_paired.py; ``--rounds 0`` judges them on the cells instead).
+
+    python bench/serving.py                  # ~9 minutes: 3 s warm-up and 10 s per cell, 5 rounds
+    python bench/serving.py --quick          # ~4 minutes: 1 s warm-up, 3 s per cell, 3 rounds of 2 s
     python bench/serving.py --json out.json  # also write the results as JSON
 """
 
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _paired import Paired, paired_rounds
 from _servers import (
     ServerSpec,
     echo_spec,
@@ -69,6 +75,7 @@ SERVERS = {  # the rows, as the docstring above describes them
     "shipyard": "Shipyard, log on",
     "shipyard-nolog": "Shipyard, log off",
 }
+SHIPYARD_ROWS = ("shipyard", "shipyard-nolog")
 DEFAULT_CACHE = Path.home() / ".cache" / "shipyard-bench" / "mlserver"
 
 
@@ -161,8 +168,11 @@ def time_rows(
     return own, {rows: min(own[rows], medians[(rows, "shipyard")]) for rows in BOUND_ROWS}
 
 
-def evaluate_goals(spec: ModelSpec, results: Results, t_s: dict[int, float]) -> list[Goal]:
-    """Issue #5's goals at c=16 for Shipyard with the prediction log on (the default)."""
+def evaluate_goals(
+    spec: ModelSpec, results: Results, t_s: dict[int, float], paired: Paired | None = None
+) -> list[Goal]:
+    """Issue #5's goals at c=16 for Shipyard with the prediction log on (the default). The share of the
+    echo and the log's cost come from ``paired`` rounds when there are some (see bench/_paired.py)."""
     c = GOAL_CONNECTIONS
     ours, off = results.get(("shipyard", c)), results.get(("shipyard-nolog", c))
     mlserver, echo = results.get(("mlserver", c)), results.get(("echo", c))
@@ -181,9 +191,12 @@ def evaluate_goals(spec: ModelSpec, results: Results, t_s: dict[int, float]) -> 
         goals.append(_at_least(spec.key, label, ours, physical_bound(c, t_s[c]), spec.min_bound_pct))
     if spec.min_echo_pct is not None:
         label = f">= {spec.min_echo_pct:.0f} % of the echo"
-        goals.append(
-            _at_least(spec.key, label, ours, echo.requests_per_s if echo else None, spec.min_echo_pct)
-        )
+        if paired is not None:
+            goals.append(_paired_goal(spec.key, label, paired, "echo", spec.min_echo_pct / 100))
+        else:
+            goals.append(
+                _at_least(spec.key, label, ours, echo.requests_per_s if echo else None, spec.min_echo_pct)
+            )
     times = ratio(ours.requests_per_s, mlserver.requests_per_s if mlserver else None)
     goals.append(
         Goal(
@@ -196,6 +209,10 @@ def evaluate_goals(spec: ModelSpec, results: Results, t_s: dict[int, float]) -> 
     limit = spec.p99_max_ms if spec.p99_max_ms is not None else (spec.p99_max_t16 or 0) * t_s[c] * 1000
     label = f"p99 <= {limit:.1f} ms" + (f" (= {spec.p99_max_t16:.0f} x t(16))" if spec.p99_max_t16 else "")
     goals.append(Goal(spec.key, label, f"{ours.p99_ms:.1f} ms", ours.p99_ms <= limit))
+    if paired is not None:
+        label = f"prediction log costs <= {MAX_LOG_COST:.0%}"
+        goals.append(_paired_goal(spec.key, label, paired, "shipyard-nolog", 1 - MAX_LOG_COST))
+        return goals
     kept = ratio(ours.requests_per_s, off.requests_per_s if off else None)
     goals.append(
         Goal(
@@ -206,6 +223,26 @@ def evaluate_goals(spec: ModelSpec, results: Results, t_s: dict[int, float]) -> 
         )
     )
     return goals
+
+
+def _paired_goal(model: str, label: str, paired: Paired, reference: str, floor: float) -> Goal:
+    """A goal on Shipyard's (log on) req/s over ``reference``'s, the median of the paired rounds."""
+    share = paired.ratio("shipyard", reference)
+    low, high = paired.spread("shipyard", reference)
+    rounds = len(paired.rounds["shipyard"])
+    if reference == "shipyard-nolog":  # told as the cost: 1 - share
+        value = f"{1 - share:+.1%} (median of {rounds} paired rounds; {1 - high:+.1%} to {1 - low:+.1%})"
+    else:
+        value = f"{share:.0%} (median of {rounds} paired rounds; {low:.0%} to {high:.0%})"
+    return Goal(model, label, value, share >= floor)
+
+
+def paired_line(paired: Paired) -> str:
+    """The paired rounds' medians, for the text under a table."""
+    medians = ", ".join(f"{SERVERS[name]} {paired.median(name):,.0f}" for name in paired.rounds)
+    return (
+        f"paired rounds at c={paired.connections} (req/s, medians of {len(paired.rounds['echo'])}): {medians}"
+    )
 
 
 def own_bound_line(results: Results, t_ours: dict[int, float]) -> str:
@@ -326,6 +363,8 @@ class Context:
     frame: Any
     mlserver: Path | None
     notes: dict[str, str] = field(default_factory=dict)
+    rounds: int = 5  # paired rounds of echo, log on and log off (0: none; the goals use the cells)
+    round_s: float = 5.0
 
     @property
     def row(self) -> list[float]:
@@ -339,8 +378,9 @@ def skip(results: Results, notes: dict[str, str], name: str, why: str) -> None:
 
 def measure_model(
     key: str, model: Any, context: Context, echo: Results, echo_notes: dict[str, str]
-) -> tuple[Results, dict[str, str]]:
-    """Every server's cells for one model (the echo's are shared), each server started and stopped."""
+) -> tuple[Results, dict[str, str], Paired | None]:
+    """Every server's cells for one model (the echo's are shared), each server started and stopped;
+    then the paired rounds of the echo and Shipyard with the log on and off."""
     results, notes = dict(echo), dict(echo_notes)
     folder = context.workdir / key
     folder.mkdir()
@@ -369,7 +409,36 @@ def measure_model(
             context.workdir / "shipyard-home", u, name, prediction_log=on
         )
         run_row(results, notes, label, build, v2, folder, timing, expected)
-    return results, notes
+    if (
+        uri is None
+        or context.rounds < 1
+        or any(results.get((n, GOAL_CONNECTIONS)) is None for n in SHIPYARD_ROWS)
+    ):
+        return results, notes, None
+    home = context.workdir / "shipyard-home"
+    specs = [
+        echo_spec(),
+        *(shipyard_spec(home, uri, name, prediction_log=n == "shipyard") for n in SHIPYARD_ROWS),
+    ]
+    body, script = folder / "paired-body.json", folder / "paired.lua"
+    body.write_bytes(v2)
+    script.write_text(LUA_SCRIPT)
+    with console.status(f"{key}: {context.rounds} paired rounds of the echo and Shipyard, log on and off"):
+        try:
+            paired = paired_rounds(
+                specs,
+                body,
+                script,
+                folder,
+                connections=GOAL_CONNECTIONS,
+                rounds=context.rounds,
+                warmup_s=timing.warmup_s,
+                seconds=context.round_s,
+            )
+        except Exception as error:  # reported; the goals then use the cells
+            notes["paired"] = f"paired rounds failed: {type(error).__name__}: {error}"
+            return results, notes, None
+    return results, notes, paired
 
 
 def prepare_mlserver(cache: Path, skip: bool) -> tuple[Path | None, str]:
@@ -402,7 +471,7 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} %"
 
 
-def render(spec: ModelSpec, results: Results, notes: dict[str, str], t_s: dict[int, float]) -> Table:
+def render(spec: ModelSpec, results: Results, t_s: dict[int, float], paired: Paired | None) -> Table:
     bounds = {c: physical_bound(c, t_s[c]) for c in CONNECTIONS}
     title = (
         f"{spec.label}: one-row requests; in-process t(c) = "
@@ -415,7 +484,7 @@ def render(spec: ModelSpec, results: Results, notes: dict[str, str], t_s: dict[i
         table.add_column(column, justify="left" if column == "server" else "right")
     for column in ("% bound", "% echo", "goal (c=16)"):
         table.add_column(column, justify="right" if column != "goal (c=16)" else "left")
-    goals = evaluate_goals(spec, results, t_s)
+    goals = evaluate_goals(spec, results, t_s, paired)
     for name, label in SERVERS.items():
         for c in CONNECTIONS:
             result = results.get((name, c))
@@ -498,6 +567,11 @@ def main() -> int:
     parser.add_argument("--no-mlserver", action="store_true", help="leave the MLServer rows out")
     parser.add_argument("--mlserver-venv", type=Path, default=DEFAULT_CACHE, help="the cached MLServer venv")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="paired rounds of echo, log on, log off at c=16 (default 5; quick 3; 0: none)",
+    )
     args = parser.parse_args()
     # SIGTERM ends the run through the ``finally`` blocks, which stop every server group.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -525,7 +599,9 @@ def main() -> int:
     versions = collect_versions(version_or_why if mlserver else None)
     context = Context(timing, Path(tempfile.mkdtemp(prefix="shipyard-bench-serving-")), frame, mlserver)
     context.notes = {"mlserver": "" if mlserver else version_or_why, "shipyard": shipyard_available() or ""}
-    per_model: dict[str, tuple[Results, dict[str, str]]] = {}
+    context.rounds = args.rounds if args.rounds is not None else (3 if args.quick else 5)
+    context.round_s = 2.0 if args.quick else 5.0
+    per_model: dict[str, tuple[Results, dict[str, str], Paired | None]] = {}
     try:
         echo: Results = {}
         echo_notes: dict[str, str] = {}
@@ -535,13 +611,19 @@ def main() -> int:
     finally:
         shutil.rmtree(context.workdir, ignore_errors=True)
     report: dict[str, Any] = {"versions": versions, "bounds": {}, "cells": [], "goals": [], "ratios": []}
-    report["notes"] = {key: notes for key, (_, notes) in per_model.items()}
-    for key, (results, notes) in per_model.items():
+    report["notes"] = {key: notes for key, (_, notes, _) in per_model.items()}
+    report["paired"] = {}
+    for key, (results, notes, paired) in per_model.items():
         spec = MODELS[key]
-        console.print(render(spec, results, notes, t_s[key]))
+        console.print(render(spec, results, t_s[key], paired))
         for name, note in notes.items():
-            console.print(f"  [yellow]{SERVERS[name]} n/a[/]: {note[:300]}")
-        goals = evaluate_goals(spec, results, t_s[key])
+            console.print(f"  [yellow]{SERVERS.get(name, name)} n/a[/]: {note[:300]}")
+        if paired is not None:
+            console.print("  " + paired_line(paired))
+            report["paired"][key] = {
+                name: [r.as_dict() for r in rounds] for name, rounds in paired.rounds.items()
+            }
+        goals = evaluate_goals(spec, results, t_s[key], paired)
         for goal in goals:
             verdict = {True: "[green]PASS[/]", False: "[red]MISS[/]", None: "[yellow]n/a[/]"}[goal.passed]
             console.print(f"  {spec.label}, c={GOAL_CONNECTIONS}: {goal.goal}: {goal.value} {verdict}")

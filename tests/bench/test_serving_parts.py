@@ -6,6 +6,7 @@ import doctest
 
 import _wrk
 import pytest
+from _paired import Paired
 from _servers import mlflow_body, v2_body
 from _wrk import WrkResult, parse_wrk_output, physical_bound
 
@@ -124,3 +125,40 @@ def test_serving_module_doctests_read_v2_and_mlflow_predictions() -> None:
 
     outcome = doctest.testmod(serving)
     assert outcome.attempted >= 2 and outcome.failed == 0
+
+
+def test_paired_rounds_judge_the_echo_share_and_log_cost_by_the_median_round() -> None:
+    """A slow phase of the machine during one cell must not decide a goal: the per-round ratios do."""
+    t_s = {1: 0.0006, 16: 0.0008, 64: 0.001}
+    cells = {
+        ("shipyard", 16): result(3000.0, p99_ms=9.0),  # measured in a slow minute: 25 % of the echo
+        ("shipyard-nolog", 16): result(5200.0),  # and the log would seem to cost 42 %
+        ("mlserver", 16): result(600.0),
+        ("echo", 16): result(12000.0),
+    }
+    rounds = {
+        "echo": [result(20000.0), result(12000.0), result(15000.0)],
+        "shipyard": [result(8600.0), result(4000.0), result(6300.0)],  # 43 %, 33 %, 42 %
+        "shipyard-nolog": [result(9000.0), result(4100.0), result(7300.0)],  # costs 4.4 %, 2.4 %, 13.7 %
+    }
+    goals = {
+        g.goal: (g.value, g.passed) for g in evaluate_goals(MODELS["lr"], cells, t_s, Paired(16, rounds))
+    }
+    assert goals[">= 40 % of the echo"] == ("42% (median of 3 paired rounds; 33% to 43%)", True)
+    assert goals["prediction log costs <= 10%"] == (
+        "+4.4% (median of 3 paired rounds; +2.4% to +13.7%)",
+        True,
+    )
+    rounds["shipyard"] = [result(7000.0), result(3000.0), result(6000.0)]  # 35 %, 25 %, 40 %
+    goals = {
+        g.goal: (g.value, g.passed) for g in evaluate_goals(MODELS["lr"], cells, t_s, Paired(16, rounds))
+    }
+    assert goals[">= 40 % of the echo"][1] is False
+    assert goals["prediction log costs <= 10%"][1] is False  # 22 %, 27 %, 18 %
+
+
+def test_paired_module_doctests() -> None:
+    import _paired
+
+    outcome = doctest.testmod(_paired)
+    assert outcome.attempted >= 1 and outcome.failed == 0
