@@ -22,8 +22,9 @@ import numpy as np
 from shipyard.models.package import INPUT_EXAMPLE, LoadedModel
 from shipyard.models.signature import Signature
 from shipyard.serving.batching import AdaptiveBatcher, BatchStats
+from shipyard.serving.blocks import Block, BlockInputs
 from shipyard.serving.rows import Rows, concat, to_model_input, validate_array, validate_columns
-from shipyard.serving.worker import Block, ModelWorker
+from shipyard.serving.worker import ModelWorker
 
 __all__ = ["ModelRef", "ModelRuntime", "Prediction", "Request"]
 
@@ -95,6 +96,10 @@ class ModelRuntime:
         self._log_batch = log_batch
         #: When set, the model runs in this process of its own (see serving.worker), not here.
         self.worker = worker
+        #: How float blocks reach the model here (the worker has its own).
+        self._blocks = (
+            None if worker is not None else BlockInputs(loaded.flavor, loaded.model, process_wide=False)
+        )
         self._logged: tuple[Future[None], asyncio.Future[None]] | None = None
         self.users = 0  # calls holding this runtime (see serving.http.Call.use)
         self.batcher: AdaptiveBatcher[Request, Prediction] = AdaptiveBatcher(
@@ -129,7 +134,11 @@ class ModelRuntime:
     # -- the model call: on the batcher's thread, or awaited from the worker process ------------------
     def _run_here(self, requests: Sequence[Request]) -> list[Prediction]:
         merged, want = self._merge(requests)
-        predictions, probabilities = self._predict_here(to_model_input(merged, self.signature), want)
+        if merged.block is not None and merged.names is not None and self._blocks is not None:
+            data = self._blocks.prepare(Block(merged.block, merged.names))  # the bare array, if proven
+        else:
+            data = to_model_input(merged, self.signature)
+        predictions, probabilities = self._predict_here(data, want)
         commit = self._prepare_log(requests, merged)
         return self._split(requests, merged, predictions, probabilities, commit)
 

@@ -18,12 +18,13 @@ import numpy as np
 from shipyard.models.flavors._forests import ForestPredictor
 from shipyard.models.flavors._linear import LinearPredictor
 
-__all__ = ["FastPredictor", "fast_predictor_of", "predictor_for"]
+__all__ = ["FastPredictor", "fast_predictor_of", "predictor_for", "proven_predictor"]
 
 
 class FastPredictor(Protocol):
     classifier: bool
     exact: bool  # answers must match bit for bit (else within 1e-12 relative)
+    model_checks: bool  # the model's own input checks run (say, warning of an array without names)
 
     def accepts(self, data: Any) -> bool:
         """Whether this predictor computes the model's answer on ``data`` at all."""
@@ -47,6 +48,14 @@ def fast_predictor_of(model: Any) -> FastPredictor | None:
 _DECIDED: weakref.WeakKeyDictionary[Any, FastPredictor | None] = weakref.WeakKeyDictionary()
 _CANDIDATES: weakref.WeakKeyDictionary[Any, FastPredictor] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+def proven_predictor(model: Any) -> FastPredictor | None:
+    """The fast way of ``model`` once proven on its own answers (see ``predictor_for``), else None."""
+    try:
+        return _DECIDED.get(model)
+    except TypeError:  # not weak-referenceable
+        return None
 
 
 def predictor_for(model: Any, data: Any) -> tuple[FastPredictor | None, Any]:

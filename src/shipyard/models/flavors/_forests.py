@@ -40,6 +40,7 @@ class ForestPredictor:
         self.trees = [estimator.tree_ for estimator in model.estimators_]
         self.sequential = getattr(model, "n_jobs", None) in (None, 1)
         self.exact = self.sequential  # a multi-job forest sums in its threads' order
+        self.model_checks = True  # the forest's own input check runs (and warns as it warns)
 
     def accepts(self, data: Any) -> bool:
         """Any input: the forest's own check validates it (and fails as the forest fails)."""
