@@ -139,18 +139,25 @@ def test_a_dead_worker_is_replaced_and_swaps_and_removals_end_workers(
         assert process_gone(current), "the removed endpoint's worker is still running"
 
 
+def _pipeline_worker(settings: Settings, tmp_path: Path, name: str) -> ModelWorker:
+    """A started worker for the breast-cancer pipeline, registered and fetched like a served version."""
+    x, _ = breast_cancer()
+    with Platform.open(settings) as opened:
+        register_package(opened, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
+        source = PlatformSource(opened, tmp_path / "cache")
+        package, trusted = source.fetch(source.resolve("models:/cancer-lr@live"))
+    worker = ModelWorker(package, trusted=trusted, name=name)
+    worker.start()
+    return worker
+
+
 def test_a_batch_cancelled_while_predicting_never_answers_the_next(
     settings: Settings, tmp_path: Path
 ) -> None:
     """A batch cancelled after it reached the worker leaves an answer on the pipe; the next batch must
     not take it for its own (the worker is replaced instead)."""
     x, _ = breast_cancer()
-    with Platform.open(settings) as opened:
-        register_package(opened, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
-        source = PlatformSource(opened, tmp_path / "cache")
-        package, trusted = source.fetch(source.resolve("models:/cancer-lr@live"))
-    worker = ModelWorker(package, trusted=trusted, name="cancel-test")
-    worker.start()
+    worker = _pipeline_worker(settings, tmp_path, "cancel-test")
     names = tuple(str(c) for c in x.columns)
     first = Block(np.ascontiguousarray(x.iloc[:5].to_numpy(dtype=np.float64)), names)
     second = Block(np.ascontiguousarray(x.iloc[100:103].to_numpy(dtype=np.float64)), names)
@@ -175,12 +182,7 @@ def test_meanwhile_runs_once_while_the_worker_predicts(settings: Settings, tmp_p
     """What the server does while its batch is away (preparing the batch's log record) runs once, after
     the batch is sent, and does not disturb the answer."""
     x, _ = breast_cancer()
-    with Platform.open(settings) as opened:
-        register_package(opened, "cancer-lr", pipeline(), input_example=x.head(3), alias="live")
-        source = PlatformSource(opened, tmp_path / "cache")
-        package, trusted = source.fetch(source.resolve("models:/cancer-lr@live"))
-    worker = ModelWorker(package, trusted=trusted, name="meanwhile-test")
-    worker.start()
+    worker = _pipeline_worker(settings, tmp_path, "meanwhile-test")
     names = tuple(str(c) for c in x.columns)
     calls: list[int] = []
 
