@@ -3,7 +3,6 @@ to be the same input as the DataFrame the signature names, else as the frame."""
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -71,11 +70,9 @@ class BlockInputs:
     def _check_bare(self, block: Block) -> bool:
         if block.names != self._fitted_names:
             return False
-        quiet = contextlib.nullcontext() if self.process_wide else warnings.catch_warnings()
         try:
-            with quiet:
-                if not self.process_wide:
-                    warnings.filterwarnings("ignore", message=_NO_NAMES, category=UserWarning)
+            with warnings.catch_warnings():  # proving it warns once; that warning is ours to expect
+                warnings.filterwarnings("ignore", message=_NO_NAMES, category=UserWarning)
                 bare = np.asarray(self.flavor.predict(self.model, block.values))
                 framed = np.asarray(self.flavor.predict(self.model, self._frame(block)))
         except Exception:  # the model needs the frame (or fails either way: the frame path reports it)

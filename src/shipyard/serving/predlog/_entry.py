@@ -165,10 +165,7 @@ def check_entry(entry: LogEntry) -> int:
     if not isinstance(entry.protocol, str):
         per_row["protocol"] = entry.protocol
     for field, values in per_row.items():
-        if _length(values, field) != n:
-            raise InvalidParameterError(
-                f"{field} has {_length(values, field)} values; request_ids has {n} (one per row)", field=field
-            )
+        _check_per_row(field, values, n)
     _check_columns(entry.inputs, n, "inputs")
     _check_columns(entry.outputs, n, "outputs")
     if entry.input_block is not None:
@@ -178,13 +175,15 @@ def check_entry(entry: LogEntry) -> int:
 
 def check_outcome(entry: LogEntry, n: int) -> None:
     """``check_entry`` of the fields a prepared entry gets last (``outputs``, ``latency_ms``)."""
-    if _length(entry.latency_ms, "latency_ms") != n:
-        raise InvalidParameterError(
-            f"latency_ms has {_length(entry.latency_ms, 'latency_ms')} values; request_ids has {n} "
-            "(one per row)",
-            field="latency_ms",
-        )
+    _check_per_row("latency_ms", entry.latency_ms, n)
     _check_columns(entry.outputs, n, "outputs")
+
+
+def _check_per_row(field: str, values: Any, n: int) -> None:
+    if _length(values, field) != n:
+        raise InvalidParameterError(
+            f"{field} has {_length(values, field)} values; request_ids has {n} (one per row)", field=field
+        )
 
 
 def _check_block(block: object, n: int, inputs: dict[str, np.ndarray]) -> None:

@@ -230,7 +230,7 @@ class PredictionLog(Sealing):
             batch = RawBatch.from_entries([entry])
             record = encode_record(batch)
         except Exception as exc:  # as the writer would: this entry fails, and only this one
-            fail([Item(entry.endpoint, PREDICTIONS, entry, future)], unstorable(exc))
+            future.set_exception(unstorable(exc))
             return future
         return self._write_now(entry.endpoint, batch, record)
 
@@ -276,9 +276,7 @@ class PredictionLog(Sealing):
                     self._guarded(stream, lambda s: s.open_wal().append(record, sync=False))
                 except Exception as exc:
                     failed: concurrent.futures.Future[None] = concurrent.futures.Future()
-                    fail(
-                        [Item(endpoint, PREDICTIONS, batch, failed)], _write_error(endpoint, PREDICTIONS, exc)
-                    )
+                    failed.set_exception(_write_error(endpoint, PREDICTIONS, exc))
                     self._roll(force=False)
                     return failed
                 # The rows join the WAL file they were written to before a roll can close that file.
