@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.models.flavors._fastpaths import proven_predictor
+from shipyard.models.flavors._fastpaths import FastPredictor, proven_predictor
 
 __all__ = ["Block", "BlockInputs"]
 
@@ -61,6 +61,13 @@ class BlockInputs:
             fast = proven_predictor(self.model)
             bare = fast is not None and not fast.model_checks and fast.suits(block.values)
         return block.values if bare else self._frame(block)
+
+    def inline_predictor(self, names: tuple[str, ...]) -> FastPredictor | None:
+        """The model's proven fast way for blocks named ``names`` when it is arithmetic alone (it runs
+        none of the model's code: a linear model behind scalers), else None. Known once a block with
+        these names was predicted here."""
+        fast = proven_predictor(self.model) if self._bare.get(names) else None
+        return fast if fast is not None and not fast.model_checks else None
 
     def _frame(self, block: Block) -> Any:
         from shipyard.serving.rows import Rows, to_model_input  # what the server builds in-process

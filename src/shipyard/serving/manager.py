@@ -361,8 +361,10 @@ class ServingManager:
                 return None
             prepared = predlog.prepare(entry)
 
-            def commit(results: Sequence[Prediction]) -> Future[None] | None:
-                outputs = batch_outputs(runtime, requests, results)
+            def commit(
+                results: Sequence[Prediction], predictions: Any, probabilities: Any
+            ) -> Future[None] | None:
+                outputs = batch_outputs(runtime, requests, results, (predictions, probabilities))
                 latency_ms = (time.time() - entry.received_at) * 1000.0
                 metrics.observe_logged(endpoint.name, prepared.rows)
                 logged = predlog.submit_prepared(prepared, outputs, latency_ms)
@@ -448,14 +450,30 @@ def batch_entry(
 
 
 def batch_outputs(
-    runtime: ModelRuntime, requests: Sequence[Request], results: Sequence[Prediction]
+    runtime: ModelRuntime,
+    requests: Sequence[Request],
+    results: Sequence[Prediction],
+    whole: tuple[Any, Any] | None = None,
 ) -> dict[str, np.ndarray]:
-    """The logged output columns of a batch's requests chosen for logging (see ``batch_entry``)."""
-    chosen = [result for request, result in zip(requests, results, strict=True) if request.log]
-    outputs = {"prediction": np.concatenate([r.predictions for r in chosen])}
-    probabilities = [r.probabilities for r in chosen]
-    if runtime.classes is not None and all(p is not None for p in probabilities):
-        stacked = np.concatenate(probabilities)  # type: ignore[arg-type]
+    """The logged output columns of a batch's requests chosen for logging (see ``batch_entry``).
+
+    ``whole``: the batch's own predictions and probabilities (or None), which are those columns already
+    when every request is logged (rather than its slices joined again)."""
+    if whole is not None and all(r.log for r in requests):
+        predictions, stacked = whole
+        if stacked is not None and not all(r.want_probabilities for r in requests):
+            stacked = None  # some answers hold none: neither does the log
+        outputs = {"prediction": np.asarray(predictions)}
+    else:
+        chosen = [result for request, result in zip(requests, results, strict=True) if request.log]
+        outputs = {"prediction": np.concatenate([r.predictions for r in chosen])}
+        probabilities = [r.probabilities for r in chosen]
+        stacked = (
+            np.concatenate(probabilities)  # type: ignore[arg-type]
+            if all(p is not None for p in probabilities)
+            else None
+        )
+    if runtime.classes is not None and stacked is not None:
         for index, label in enumerate(runtime.classes):
             outputs[f"proba_{label}"] = stacked[:, index]
     return outputs

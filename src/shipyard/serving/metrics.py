@@ -3,16 +3,28 @@
 Names follow Prometheus conventions (``_total``, ``_seconds``); labels are endpoint, model,
 version, protocol and status for requests, endpoint for the histograms (so cardinality stays
 bounded by the number of endpoints, not versions, protocols and statuses).
+
+Requests are counted in bulk: a request appends one tuple, and the counts and the latency
+histogram take them a thousand at a time or when read (``flush``; ``render`` does it first).
+Counted one by one, the counter's lock and the histogram's bucket search cost ~3 us per request on
+the event loop, a twentieth of what a one-row request costs in all.
 """
 
 from __future__ import annotations
 
+import collections
+import threading
 import time
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from shipyard.serving.batching import BatchStats
 
@@ -20,6 +32,54 @@ __all__ = ["CONTENT_TYPE_LATEST", "ServingMetrics"]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
+_FLUSH_AT = 1024  # requests counted at once
+
+
+class BulkHistogram(Collector):
+    """A Prometheus histogram that takes many observations of one label set at once (one bucket search
+    in NumPy for all of them) and is read like any other (``collect``)."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        *,
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+    ) -> None:
+        self.name, self.documentation, self.labelnames = name, documentation, list(labelnames)
+        self._bounds = np.asarray(buckets, dtype=np.float64)
+        self._series: dict[tuple[str, ...], tuple[np.ndarray, list[float]]] = {}  # counts, [sum]
+        self._lock = threading.Lock()
+        registry.register(self)
+
+    def observe_many(self, labels: tuple[str, ...], values: Sequence[float]) -> None:
+        array = np.asarray(values, dtype=np.float64)
+        # Bucket i holds values in (bound[i-1], bound[i]]: Prometheus' "le"; the last one is +Inf.
+        counts = np.bincount(
+            np.searchsorted(self._bounds, array, side="left"), minlength=len(self._bounds) + 1
+        )
+        with self._lock:
+            series = self._series.get(labels)
+            if series is None:
+                series = self._series[labels] = (np.zeros(len(self._bounds) + 1, dtype=np.int64), [0.0])
+            series[0][:] += counts
+            series[1][0] += float(array.sum())
+
+    def describe(self) -> list[HistogramMetricFamily]:
+        return [HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)]
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        with self._lock:
+            series = [(labels, counts.cumsum(), total[0]) for labels, (counts, total) in self._series.items()]
+        for labels, cumulative, total in series:
+            bounds = [floatToGoString(b) for b in self._bounds] + ["+Inf"]
+            family.add_metric(
+                list(labels), [(b, float(c)) for b, c in zip(bounds, cumulative, strict=True)], total
+            )
+        yield family
 
 
 class ServingMetrics:
@@ -37,7 +97,7 @@ class ServingMetrics:
         self.predictions = Counter(
             "shipyard_serving_predictions", "Rows predicted.", ["endpoint"], registry=r
         )
-        self.latency = Histogram(
+        self.latency = BulkHistogram(
             "shipyard_serving_request_duration_seconds",
             "Time from request received to response ready.",
             ["endpoint", "protocol"],
@@ -89,7 +149,8 @@ class ServingMetrics:
         ProcessCollector(registry=r)  # process CPU seconds, resident memory, open files
         # Label lookups hash and validate the label values: cached, they cost a dict hit per request.
         self._request_child = lru_cache(maxsize=4096)(self.requests.labels)
-        self._latency_child = lru_cache(maxsize=1024)(self.latency.labels)
+        self._pending: collections.deque[tuple[str, str, str, str, int, float]] = collections.deque()
+        self._flushing = threading.Lock()
         self._batch_children = lru_cache(maxsize=1024)(self._batch_children_uncached)
         self._logged_child = lru_cache(maxsize=1024)(self.logged.labels)
 
@@ -115,8 +176,27 @@ class ServingMetrics:
     def observe_request(
         self, *, endpoint: str, model: str, version: str, protocol: str, status: int, seconds: float
     ) -> None:
-        self._request_child(endpoint, model, version, protocol, str(status)).inc()
-        self._latency_child(endpoint, protocol).observe(seconds)
+        pending = self._pending
+        pending.append((endpoint, model, version, protocol, status, seconds))
+        if len(pending) >= _FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Count the requests observed since the last flush (any thread; appends go on meanwhile)."""
+        with self._flushing:
+            pending = self._pending
+            taken = [pending.popleft() for _ in range(len(pending))]
+        if not taken:
+            return
+        counts: collections.Counter[tuple[str, str, str, str, int]] = collections.Counter()
+        latencies: dict[tuple[str, str], list[float]] = {}
+        for endpoint, model, version, protocol, status, seconds in taken:
+            counts[endpoint, model, version, protocol, status] += 1
+            latencies.setdefault((endpoint, protocol), []).append(seconds)
+        for (endpoint, model, version, protocol, status), count in counts.items():
+            self._request_child(endpoint, model, version, protocol, str(status)).inc(count)
+        for labels, values in latencies.items():
+            self.latency.observe_many(labels, values)
 
     def observe_batch(self, endpoint: str, stats: BatchStats) -> None:
         batch_size, model_time, predictions, queue = self._batch_children(endpoint)
@@ -130,4 +210,5 @@ class ServingMetrics:
         self._logged_child(endpoint).inc(rows)
 
     def render(self) -> bytes:
+        self.flush()
         return generate_latest(self.registry)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from shipyard.models.flavors._fastpaths import FastPredictor
 from shipyard.models.package import INPUT_EXAMPLE, LoadedModel
 from shipyard.models.signature import Signature
 from shipyard.serving.batching import AdaptiveBatcher, BatchStats
@@ -26,7 +28,13 @@ from shipyard.serving.blocks import Block, BlockInputs
 from shipyard.serving.rows import Rows, concat, to_model_input, validate_array, validate_columns
 from shipyard.serving.worker import ModelWorker
 
-__all__ = ["ModelRef", "ModelRuntime", "Prediction", "Request"]
+__all__ = ["INLINE_MAX_CELLS", "ModelRef", "ModelRuntime", "Prediction", "Request"]
+
+logger = logging.getLogger(__name__)
+
+#: The largest batch (rows x columns) predicted on the event loop by an arithmetic-only fast way:
+#: 64 rows of 256 columns, some tens of microseconds.
+INLINE_MAX_CELLS = 64 * 256
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,9 @@ class Prediction:
     logged: Future[None] | None = None
 
 
-#: Given a batch's predictions, submit the batch to the log; returns what to wait on (None: nothing).
-LogCommit = Callable[[Sequence[Prediction]], "Future[None] | None"]
+#: Given a batch's answers (per request, and for the whole batch: predictions and probabilities or
+#: None), submit the batch to the log; returns what to wait on (None: nothing).
+LogCommit = Callable[[Sequence[Prediction], Any, Any], "Future[None] | None"]
 #: Given the batch's requests and merged rows, prepare its log record (None: nothing to log). Called
 #: while the model predicts, so that only the outputs are left to do between predictions and answers.
 BatchLogger = Callable[["ModelRuntime", Sequence[Request], Rows], LogCommit | None]
@@ -102,8 +111,17 @@ class ModelRuntime:
         )
         self._logged: tuple[Future[None], asyncio.Future[None]] | None = None
         self.users = 0  # calls holding this runtime (see serving.http.Call.use)
+        #: The model's thread, when it predicts in this process.
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{ref.name}-v{ref.version}")
+            if worker is None
+            else None
+        )
+        self._inline: tuple[tuple[str, ...], FastPredictor] | None = None  # see _adopt_inline
+        self._inline_asked: set[tuple[str, ...]] = set()
+        self.inline_seconds = 0.0  # spent predicting on the event loop
         self.batcher: AdaptiveBatcher[Request, Prediction] = AdaptiveBatcher(
-            self._run_in_worker if worker is not None else self._run_here,
+            self._run,
             name=f"{ref.name}-v{ref.version}",
             max_batch_rows=max_batch_rows,
             max_delay=max_delay,
@@ -131,23 +149,57 @@ class ModelRuntime:
             last = self._logged = (logged, asyncio.wrap_future(logged))
         return asyncio.shield(last[1])
 
-    # -- the model call: on the batcher's thread, or awaited from the worker process ------------------
-    def _run_here(self, requests: Sequence[Request]) -> list[Prediction]:
+    # -- the model call: on the event loop, on the model's thread, or in the worker process ------------
+    async def _run(self, requests: Sequence[Request]) -> list[Prediction]:
         merged, want = self._merge(requests)
-        if merged.block is not None and merged.names is not None and self._blocks is not None:
-            data = self._blocks.prepare(Block(merged.block, merged.names))  # the bare array, if proven
-        else:
-            data = to_model_input(merged, self.signature)
-        predictions, probabilities = self._predict_here(data, want)
-        commit = self._prepare_log(requests, merged)
-        return self._split(requests, merged, predictions, probabilities, commit)
+        block = self._inline_block(merged)
+        if block is not None:
+            return self._run_inline(requests, merged, block, want)
+        if self.worker is not None:
+            return await self._run_in_worker(requests, merged, want)
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(self._executor, self._run_here, requests, merged, want)
+        if self._blocks is not None and merged.block is not None and merged.names is not None:
+            self._adopt_inline(merged.names, self._blocks.inline_predictor(merged.names))
+        return results
 
-    async def _run_in_worker(self, requests: Sequence[Request]) -> list[Prediction]:
+    def _inline_block(self, merged: Rows) -> np.ndarray | None:
+        """The batch's float block if the proven arithmetic way (see ``_adopt_inline``) takes it."""
+        inline, block = self._inline, merged.block
+        if inline is None or block is None or merged.names != inline[0] or block.size > INLINE_MAX_CELLS:
+            return None
+        return block if inline[1].accepts(block) else None
+
+    def _run_inline(
+        self, requests: Sequence[Request], merged: Rows, block: np.ndarray, want: bool
+    ) -> list[Prediction]:
+        assert self._inline is not None
+        predictor = self._inline[1]
+        started = time.perf_counter()
+        predictions = predictor.predict(block)
+        probabilities = predictor.predict_proba(block) if want and predictor.classifier else None
+        self.inline_seconds += time.perf_counter() - started
+        return self._split(requests, merged, predictions, probabilities, self._prepare_log(requests, merged))
+
+    def _adopt_inline(self, names: tuple[str, ...], predictor: FastPredictor | None) -> None:
+        """Predict blocks named ``names`` on the event loop from now on, with ``predictor``.
+
+        Only a fast way that is arithmetic alone is offered (a linear model behind scalers: it runs none
+        of the model's code, and 64 rows cost it ~10 us): handing such a batch to the model's thread or
+        worker costs the event loop more than the arithmetic does, and the answers wait for the
+        hand-off. It was proven against the model where it was built; ``INLINE_MAX_CELLS`` bounds what
+        one call may take of the loop's time."""
+        self._inline_asked.add(names)
+        if predictor is not None and self._inline is None:
+            self._inline = (names, predictor)
+
+    async def _run_in_worker(self, requests: Sequence[Request], merged: Rows, want: bool) -> list[Prediction]:
         assert self.worker is not None
-        merged, want = self._merge(requests)
+        names = merged.names
         data = (
-            Block(merged.block, merged.names)
-            if merged.block is not None and merged.names is not None
+            Block(merged.block, names)
+            if merged.block is not None and names is not None
             else to_model_input(merged, self.signature)
         )
         commit: list[LogCommit | Exception | None] = []
@@ -156,7 +208,31 @@ class ModelRuntime:
             commit.append(self._prepare_log(requests, merged))
 
         predictions, probabilities = await self.worker.predict(data, want, meanwhile=meanwhile)
+        if isinstance(data, Block) and names is not None and names not in self._inline_asked:
+            await self._ask_inline(data, predictions, probabilities)
         return self._split(requests, merged, predictions, probabilities, commit[0] if commit else None)
+
+    async def _ask_inline(self, block: Block, predictions: Any, probabilities: Any) -> None:
+        """Ask the worker, once per column list, for its arithmetic way (see ``_adopt_inline``)."""
+        assert self.worker is not None
+        try:
+            offered = await self.worker.inline_predictor(block.names)
+        except Exception:  # the batch has its answers; a worker that died is restarted by the next one
+            logger.warning("model worker of %s: could not ask for its fast way", self.ref.name, exc_info=True)
+            return
+        # Built in the worker and proven there; here it must also give the worker's answers.
+        if offered is not None and not _same_answers(offered, block.values, predictions, probabilities):
+            offered = None
+        self._adopt_inline(block.names, offered)
+
+    def _run_here(self, requests: Sequence[Request], merged: Rows, want: bool) -> list[Prediction]:
+        if merged.block is not None and merged.names is not None and self._blocks is not None:
+            data = self._blocks.prepare(Block(merged.block, merged.names))  # the bare array, if proven
+        else:
+            data = to_model_input(merged, self.signature)
+        predictions, probabilities = self._predict_here(data, want)
+        commit = self._prepare_log(requests, merged)
+        return self._split(requests, merged, predictions, probabilities, commit)
 
     def _prepare_log(self, requests: Sequence[Request], merged: Rows) -> LogCommit | Exception | None:
         if self._log_batch is None:
@@ -195,7 +271,7 @@ class ModelRuntime:
         if isinstance(commit, Exception):
             raise commit
         if commit is not None:
-            logged = commit(results)
+            logged = commit(results, predictions, probabilities)
             if logged is not None:
                 results = [Prediction(r.predictions, r.probabilities, logged) for r in results]
         return results
@@ -233,5 +309,31 @@ class ModelRuntime:
 
     async def close(self, *, timeout: float = 30.0) -> None:
         await self.batcher.close(timeout=timeout)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
         if self.worker is not None:
             await asyncio.to_thread(self.worker.close)
+
+
+def _same_answers(predictor: FastPredictor, block: np.ndarray, predictions: Any, probabilities: Any) -> bool:
+    """Whether ``predictor`` gives the answers the model gave for ``block``: the same labels, and
+    numbers within 1e-12 of the largest one (the same arithmetic on a copy of the block at another
+    address can round differently in the last bit: NumPy's vector loops depend on alignment)."""
+    try:
+        if not predictor.accepts(block):
+            return False
+        pairs = [(np.asarray(predictions), predictor.predict(block))]
+        if probabilities is not None:
+            pairs.append((np.asarray(probabilities), predictor.predict_proba(block)))
+    except Exception:  # it fails where the model did not: the worker keeps predicting
+        return False
+    return all(_agree(want, got) for want, got in pairs)
+
+
+def _agree(want: np.ndarray, got: np.ndarray) -> bool:
+    if want.shape != got.shape or want.dtype != got.dtype:
+        return False
+    if want.dtype.kind != "f":
+        return bool(np.array_equal(want, got))
+    scale = float(np.abs(want).max()) if want.size else 0.0
+    return bool(np.allclose(want, got, rtol=0.0, atol=1e-12 * max(scale, 1e-300)))

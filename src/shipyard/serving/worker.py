@@ -24,9 +24,7 @@ import pickle
 import socket
 import struct
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -36,17 +34,18 @@ from typing import Any
 import numpy as np
 
 from shipyard.core.errors import ShipyardError
+from shipyard.models.flavors._fastpaths import FastPredictor
 from shipyard.models.flavors.base import get_flavor
 from shipyard.models.package import LoadedModel
 from shipyard.models.signature import Signature
 from shipyard.serving.blocks import Block, BlockInputs
+from shipyard.serving.children import launch, watch_parent
 
 __all__ = ["Block", "ModelWorker", "WorkerDiedError"]
 
 logger = logging.getLogger(__name__)
 
 _START_TIMEOUT_S = 300.0
-_PARENT_CHECK_S = 0.5
 
 
 class WorkerDiedError(ShipyardError):
@@ -92,15 +91,8 @@ class ModelWorker:
 
     def launch(self) -> None:
         """Start the worker process; it loads the model while the caller does something else."""
-        # A fresh interpreter running this module (not multiprocessing's spawn, which re-imports the
-        # parent's main script), talking over a socket pair with multiprocessing's framing.
-        parent_sock, child_sock = socket.socketpair()
-        command = [sys.executable, "-m", "shipyard.serving.worker", str(child_sock.fileno())]
-        command += [str(self.folder), "1" if self.trusted else "0", str(os.getpid())]
-        try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, pass_fds=(child_sock.fileno(),))
-        finally:
-            child_sock.close()
+        trusted = "1" if self.trusted else "0"
+        process, parent_sock = launch(f"{__name__}:serve_model", str(self.folder), trusted)
         self._process, self._conn = process, Connection(os.dup(parent_sock.fileno()))
         self._sock, self._received = parent_sock, bytearray()
 
@@ -136,6 +128,14 @@ class ModelWorker:
 
         ``meanwhile`` (which must not raise) runs once the batch is sent, while the worker predicts.
         """
+        return await self._exchange((data, want_probabilities), meanwhile)
+
+    async def inline_predictor(self, names: tuple[str, ...]) -> FastPredictor | None:
+        """The worker's proven fast way for blocks named ``names`` if it is arithmetic alone (see
+        ``BlockInputs.inline_predictor``), for the server to run itself; None if there is none (yet)."""
+        return await self._exchange(_InlineQuery(names), None)
+
+    async def _exchange(self, message: Any, meanwhile: Callable[[], None] | None) -> Any:
         if self._turn is None:
             self._turn = asyncio.Lock()
         async with self._turn:
@@ -147,7 +147,7 @@ class ModelWorker:
             sock = self._sock
             assert sock is not None
             loop = asyncio.get_running_loop()
-            payload = pickle.dumps((data, want_probabilities), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 await loop.sock_sendall(sock, _header(len(payload)) + payload)
                 if meanwhile is not None:
@@ -227,6 +227,11 @@ class ModelWorker:
             self._process = None
 
 
+@dataclass(frozen=True)
+class _InlineQuery:
+    names: tuple[str, ...]
+
+
 _INT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
 
@@ -239,14 +244,15 @@ def _header(size: int) -> bytes:
 # -- the worker process -------------------------------------------------------------------------------
 
 
-def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None:
-    if os.getppid() != parent_pid:  # the parent died while this one was starting
+def serve_model(conn: Connection, parent_pid: int, folder: str, trusted: str) -> None:
+    """The worker process: load the package at ``folder`` (``trusted`` "1": pickle files allowed), then
+    predict what the parent sends until told to leave."""
+    if not watch_parent(parent_pid):
         return
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     try:
         from shipyard.models.package import load_model
 
-        loaded = load_model(Path(folder), trusted=trusted)  # verifies every file's hash first
+        loaded = load_model(Path(folder), trusted=trusted == "1")  # verifies every file's hash first
     except Exception as exc:  # reported to the parent, which fails the load
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -268,6 +274,9 @@ def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None
             return
         if message is None:
             return
+        if isinstance(message, _InlineQuery):
+            conn.send(("ok", inputs.inline_predictor(message.names)))
+            continue
         data, want_probabilities = message
         try:
             if isinstance(data, Block):
@@ -286,20 +295,3 @@ def _main(conn: Connection, folder: str, trusted: bool, parent_pid: int) -> None
             return
         except Exception as exc:  # the model's exception (or output) does not pickle
             conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """A worker must not outlive its server, even one killed with SIGKILL."""
-    while True:
-        time.sleep(_PARENT_CHECK_S)
-        if os.getppid() != parent_pid:
-            os._exit(0)
-
-
-if __name__ == "__main__":
-    # Through the package's module, not this ``__main__`` copy: what the worker pickles for the parent
-    # (``WorkerInfo``) must name the package's class, which the parent can import.
-    from shipyard.serving import worker as _module
-
-    _fd, _folder, _trusted, _parent = sys.argv[1:5]
-    _module._main(Connection(int(_fd)), _folder, _trusted == "1", int(_parent))

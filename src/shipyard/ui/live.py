@@ -72,6 +72,7 @@ def _buckets(histogram: Any, endpoint: str) -> tuple[tuple[tuple[float, float], 
 
 
 def snapshot(metrics: ServingMetrics, endpoint: str, at: float | None = None) -> Snapshot:
+    metrics.flush()
     by_status: dict[str, float] = {}
     for metric in metrics.requests.collect():
         for sample in metric.samples:

@@ -195,9 +195,9 @@ _COMMON_INPUT_KEYS = {"name", "shape", "datatype", "data"}
 
 def _common_request(request: Any) -> V2Request | None:
     """The usual request, decoded without the general checks: JSON only, an optional string ``id``,
-    one FP64 input of 1 or 2 dimensions whose data is a flat list of floats. Anything else (or any
-    doubt) returns None and takes the general path, so errors and edge cases are decided there; for
-    what it takes, the result is the one the general path gives.
+    one FP64 input of 1 or 2 dimensions whose data is a flat list that NumPy reads as float64.
+    Anything else (or any doubt) returns None and takes the general path, so errors and edge cases
+    are decided there; for what it takes, the result is the one the general path gives.
 
     >>> tensor = {"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1.5, 2.0]}
     >>> _common_request({"inputs": [tensor]}).inputs[0].data
@@ -215,13 +215,25 @@ def _common_request(request: Any) -> V2Request | None:
     if type(raw) is not dict or raw.keys() != _COMMON_INPUT_KEYS or raw["datatype"] != "FP64":
         return None
     name, shape, data = raw["name"], raw["shape"], raw["data"]
-    if type(name) is not str or type(shape) is not list or not 1 <= len(shape) <= 2 or type(data) is not list:
+    if type(name) is not str or type(shape) is not list or type(data) is not list:
         return None
-    if not all(type(d) is int and d >= 0 for d in shape) or math.prod(shape) != len(data):
+    try:
+        # Floats, or ints and booleans among them, give float64, as ``np.asarray`` does on the
+        # general path; ints alone, nulls, strings and nesting give another dtype or shape.
+        array = np.asarray(data)
+    except (ValueError, TypeError, OverflowError):
         return None
-    if not all(type(v) is float for v in data):  # ints, nulls, strings, nesting: the general path
+    if array.dtype != np.float64 or array.ndim != 1:
         return None
-    array = np.array(data, dtype=np.float64).reshape(shape)
+    if len(shape) == 2:
+        rows, width = shape
+        if type(rows) is not int or type(width) is not int or rows < 0 or width < 0:
+            return None
+        if rows * width != array.size:
+            return None
+        array = array.reshape(rows, width)
+    elif len(shape) != 1 or type(shape[0]) is not int or shape[0] != array.size:
+        return None
     return V2Request(id=request_id, inputs=[V2Tensor(name, "FP64", tuple(shape), array)])
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.serving.predlog import _maintenance
 from shipyard.serving.predlog._feedback import to_micros
+from shipyard.serving.predlog._sealproc import SealerProcess, SealJob, written_segment
 from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time
 from shipyard.serving.predlog._stream import Chunk, Stream, batches_to_table
 from shipyard.serving.predlog._writer import FEEDBACK
@@ -27,6 +28,8 @@ class Sealing:
     """Sealing, compaction, retention and adoption of other processes' feedback segments."""
 
     maintenance_seconds: float | None
+    seal_process_rows: int | None
+    _sealer: SealerProcess
     retention_days: float | None
     compact_rows: int
     _lock: threading.Lock
@@ -82,8 +85,10 @@ class Sealing:
         stream = chunk.stream
         segment: Segment | None = None
         if chunk.rows:
-            table = sort_by_time(batches_to_table(chunk.batches), stream.time_column)
-            segment = _maintenance.write(stream, table, wal_seq=max(chunk.seqs))
+            segment = self._seal_elsewhere(chunk)
+            if segment is None:
+                table = sort_by_time(batches_to_table(chunk.batches), stream.time_column)
+                segment = _maintenance.write(stream, table, wal_seq=max(chunk.seqs))
         with self._lock:
             if segment is not None:
                 stream.segments.append(segment)
@@ -91,6 +96,18 @@ class Sealing:
             stream.pending.remove(chunk)
         for path in chunk.paths:
             path.unlink(missing_ok=True)
+
+    def _seal_elsewhere(self, chunk: Chunk) -> Segment | None:
+        """The chunk's segment written by the sealing process (see ``_sealproc``), if the chunk is large
+        enough to be worth it; None: seal it here."""
+        if self.seal_process_rows is None or chunk.rows < self.seal_process_rows:
+            return None
+        job = SealJob.of(chunk)
+        try:
+            return self._sealer.seal(job)
+        except Exception as exc:
+            logger.warning("prediction log: the sealing process failed (%s); sealing in the server", exc)
+        return written_segment(job)  # it may have written the segment before it failed to answer
 
     def compact(self, endpoint: str | None = None) -> int:
         """Merge runs of small segments (within one UTC day) into larger ones; returns segments merged."""

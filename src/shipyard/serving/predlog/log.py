@@ -48,6 +48,7 @@ from shipyard.serving.predlog._feedback import (
 from shipyard.serving.predlog._root import take_root_lock
 from shipyard.serving.predlog._scan import finish_scan, read_tables
 from shipyard.serving.predlog._sealing import STOP, Sealing
+from shipyard.serving.predlog._sealproc import SealerProcess
 from shipyard.serving.predlog._segments import Segment
 from shipyard.serving.predlog._stream import Chunk, Rows, Stream, read_only_view
 from shipyard.serving.predlog._wal import encode_record
@@ -94,7 +95,8 @@ class PredictionLog(Sealing):
     With ``fsync=False`` entries survive a killed process (they are in the kernel) but not a power cut.
     Every ``maintenance_seconds`` (None: never) the sealer deletes segments older than ``retention_days``
     (None: keep all) and merges small segments into ones of up to ``compact_rows`` rows. ``compression``
-    is the segments' Parquet codec (see ``COMPRESSIONS``).
+    is the segments' Parquet codec (see ``COMPRESSIONS``). Chunks of at least ``seal_process_rows`` rows
+    are sealed by a helper process, off this interpreter's lock (None: always by the sealer thread).
 
     >>> import tempfile, numpy as np
     >>> from shipyard.serving.predlog import LogEntry
@@ -122,6 +124,7 @@ class PredictionLog(Sealing):
         compact_rows: int = 1_000_000,
         maintenance_seconds: float | None = 600.0,
         compression: str = "lz4",
+        seal_process_rows: int | None = 10_000,
     ) -> None:
         for name, value in (("segment_rows", segment_rows), ("compact_rows", compact_rows)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -136,6 +139,15 @@ class PredictionLog(Sealing):
             )
         if segment_seconds is None:
             raise InvalidParameterError("segment_seconds must be positive; got None", field="segment_seconds")
+        if seal_process_rows is not None and (
+            isinstance(seal_process_rows, bool)
+            or not isinstance(seal_process_rows, int)
+            or seal_process_rows < 1
+        ):
+            raise InvalidParameterError(
+                f"seal_process_rows must be a positive integer or None; got {seal_process_rows!r}",
+                field="seal_process_rows",
+            )
         self.root = Path(root)
         self.segment_rows = segment_rows
         self.segment_seconds = float(segment_seconds)
@@ -144,6 +156,8 @@ class PredictionLog(Sealing):
         self.compact_rows = compact_rows
         self.maintenance_seconds = maintenance_seconds
         self.compression = compression
+        self.seal_process_rows = seal_process_rows
+        self._sealer = SealerProcess()  # started on the first chunk it seals
         self._lock = threading.Lock()  # guards the streams' in-memory state
         self._maintenance_lock = threading.RLock()  # one compaction or retention pass at a time
         self._submit_lock = threading.Lock()  # nothing is queued after the writer's stop mark
@@ -203,6 +217,7 @@ class PredictionLog(Sealing):
         self._seal_queue.put(STOP)
         self._threads[1].join()
         self._threads = []
+        self._sealer.close()
         with self._lock:
             self._streams.clear()
         if self._lock_file is not None:

@@ -1,0 +1,154 @@
+"""Sealing in a helper process: closed WAL files become a Parquet segment off the server's interpreter.
+
+Turning a segment's worth of logged rows (100,000 by default) into an Arrow table holds the interpreter
+lock for tens of milliseconds, in slices the event loop has to wait for: while a segment was sealed in
+the serving process, a one-row pipeline's p99 rose from ~3 ms to 15-20 ms. The helper reads the WAL
+files the server wrote (closed, complete: every record was written before its response left), builds
+the table the server would have built from memory, checks that it holds the rows the server holds,
+and writes the segment; the server's sealer thread only waits on a pipe. If the helper fails, the
+sealer seals the chunk itself, from memory, unless the helper had written its segment already.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from shipyard.serving.children import launch, watch_parent
+from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time, write_segment
+from shipyard.serving.predlog._stream import Chunk, batches_to_table
+from shipyard.serving.predlog._wal import read_wal
+
+__all__ = ["SealJob", "SealerProcess", "seal_files", "seal_jobs", "written_segment"]
+
+logger = logging.getLogger(__name__)
+
+_STOP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class SealJob:
+    """One chunk's WAL files, where its segment goes and how it is written."""
+
+    paths: tuple[Path, ...]
+    segment_dir: Path
+    time_column: str
+    wal_seq: int
+    rows: int  # what the server holds of these files: the segment must hold exactly as many
+    fsync: bool
+    compression: str
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> SealJob:
+        stream = chunk.stream
+        return cls(
+            tuple(chunk.paths),
+            stream.segment_dir,
+            stream.time_column,
+            max(chunk.seqs),
+            chunk.rows,
+            stream.fsync,
+            stream.compression,
+        )
+
+
+def seal_files(job: SealJob) -> Segment:
+    """Read the job's WAL files and write them as one time-sorted segment (what the helper runs)."""
+    batches: list[Any] = []
+    for path in job.paths:
+        found, dropped = read_wal(path, repair=False)
+        if dropped:
+            raise ValueError(f"{path.name} ends in {dropped} bytes that are not a whole record")
+        batches.extend(found)
+    table = sort_by_time(batches_to_table(batches), job.time_column)
+    if table.num_rows != job.rows:
+        raise ValueError(f"the WAL files hold {table.num_rows} rows; the server holds {job.rows}")
+    return write_segment(
+        job.segment_dir,
+        table,
+        time_column=job.time_column,
+        wal_seq=job.wal_seq,
+        fsync=job.fsync,
+        compression=job.compression,
+    )
+
+
+def written_segment(job: SealJob) -> Segment | None:
+    """The segment of ``job`` if one was written (by a helper that failed before it answered, say).
+
+    No other segment carries the chunk's last WAL number: those sealed before hold lower ones."""
+    return next((s for s in list_segments(job.segment_dir) if s.wal_seq == job.wal_seq), None)
+
+
+class SealerProcess:
+    """The parent's handle on the helper; used from the sealer thread only (one job at a time)."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def seal(self, job: SealJob) -> Segment:
+        """The job's segment, written by the helper (started on first use); raises if it could not."""
+        with self._lock:
+            if self._conn is None:
+                process, sock = launch(f"{__name__}:seal_jobs")
+                self._process, self._conn = process, Connection(sock.detach())
+            try:
+                self._conn.send(job)
+                status, result = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                self._stop()
+                raise RuntimeError(f"the sealing process is gone: {exc or type(exc).__name__}") from None
+        if status != "ok":
+            raise RuntimeError(result)
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        conn, process = self._conn, self._process
+        self._conn = self._process = None
+        if conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(None)  # "leave"
+            conn.close()
+        if process is not None:
+            try:
+                process.wait(timeout=_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=_STOP_TIMEOUT_S)
+
+
+def seal_jobs(conn: Connection, parent_pid: int) -> None:
+    """The helper process: seal each job the parent sends until told to leave."""
+    if not watch_parent(parent_pid):
+        return
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", seal_files(job))
+        except Exception as exc:  # reported to the server, which seals the chunk itself
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
