@@ -25,7 +25,7 @@ from shipyard.core.telemetry import fastapi_telemetry
 from shipyard.serving.fastpath import FastPath
 from shipyard.serving.manager import EndpointSpec, EventSink, ServingManager
 from shipyard.serving.metrics import ServingMetrics
-from shipyard.serving.predlog import PredictionLog
+from shipyard.serving.predlog import SEAL_PROCESS_ROWS, PredictionLog
 from shipyard.serving.routes import data_plane_router
 from shipyard.serving.source import ModelSource
 
@@ -75,7 +75,12 @@ def create_serving_app(
     """An app serving ``specs``; its lifespan loads them and fails start-up if one cannot load."""
     metrics = ServingMetrics(hourly_price=hourly_price)
     predlog = (
-        PredictionLog(predlog_root, retention_days=log_retention_days, fsync=log_fsync)
+        PredictionLog(
+            predlog_root,
+            retention_days=log_retention_days,
+            fsync=log_fsync,
+            seal_process_rows=SEAL_PROCESS_ROWS,
+        )
         if predlog_root is not None
         else None
     )

@@ -20,7 +20,7 @@ from shipyard.core.platform import Platform
 from shipyard.serving import endpoints
 from shipyard.serving.manager import EndpointSpec, ServingManager
 from shipyard.serving.metrics import ServingMetrics
-from shipyard.serving.predlog import PredictionLog
+from shipyard.serving.predlog import SEAL_PROCESS_ROWS, PredictionLog
 from shipyard.serving.routes import data_plane_router
 from shipyard.serving.sources import PlatformSource
 
@@ -38,6 +38,7 @@ class HostedServing:
             Path(settings.prediction_log_dir),
             retention_days=settings.prediction_log_retention_days,
             fsync=settings.prediction_log_fsync,
+            seal_process_rows=SEAL_PROCESS_ROWS,
         )
         self.manager = ServingManager(
             PlatformSource(platform),

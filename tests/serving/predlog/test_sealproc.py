@@ -14,8 +14,8 @@ import pytest
 
 from shipyard.core.errors import InvalidParameterError
 from shipyard.serving.predlog import LogEntry, PredictionLog
-from shipyard.serving.predlog._sealproc import SealerProcess, SealJob, seal_files
-from shipyard.serving.predlog._segments import list_segments
+from shipyard.serving.predlog._sealproc import SealerProcess, SealJob, drop_unpublished, seal_files
+from shipyard.serving.predlog._segments import list_segments, publish_segment, temporary_path
 from tests.serving.predlog.entries import T0, make_entry
 from tests.serving.predlog.test_prepared import _entries
 
@@ -43,6 +43,20 @@ def test_the_helper_stores_what_the_server_stores(tmp_path: Path, fsync: bool) -
     here = _write(tmp_path / "here", entries, fsync=fsync, seal_process_rows=None)
     helper = _write(tmp_path / "helper", entries, fsync=fsync, seal_process_rows=1)
     assert helper.equals(here) and here.num_rows == sum(len(e.request_ids) for e in entries)
+
+
+def test_the_helper_starts_with_the_first_rows_written_and_only_where_asked(tmp_path: Path) -> None:
+    with PredictionLog(tmp_path / "plain", maintenance_seconds=None) as log:
+        log.submit(make_entry(rows=2)).result(timeout=30)
+        assert log.seal_process_rows is None and log._sealer.pid is None
+    with PredictionLog(tmp_path / "helped", seal_process_rows=10, maintenance_seconds=None) as log:
+        assert log._sealer.pid is None
+        log.submit(make_entry(rows=2)).result(timeout=30)  # far from a segment: the helper starts anyway
+        deadline = time.monotonic() + 30
+        while log._sealer.pid is None:
+            assert time.monotonic() < deadline, "the helper did not start"
+            time.sleep(0.02)
+    assert log._sealer.pid is None
 
 
 def test_segments_are_sealed_by_the_helper_while_the_log_runs(tmp_path: Path) -> None:
@@ -84,7 +98,28 @@ def test_a_helper_that_wrote_but_did_not_answer_is_not_written_twice(
         log.submit(make_entry(rows=4)).result(timeout=30)
         _sealed(log, 1)
         assert log.scan("churn").num_rows == 4
-    assert len(list_segments(tmp_path / "churn" / "predictions" / "segments")) == 1
+    folder = tmp_path / "churn" / "predictions" / "segments"
+    assert len(list_segments(folder)) == 1 and not list(folder.glob(".tmp-*"))
+
+
+def test_only_the_server_makes_the_helpers_segment_visible(tmp_path: Path) -> None:
+    """A server killed while its helper seals replays those rows from its WAL at the next start: the
+    helper's file must not be a segment by then, or the rows would be stored twice."""
+    with PredictionLog(tmp_path, seal_process_rows=None, maintenance_seconds=None) as log:
+        log.submit(make_entry(rows=3)).result(timeout=30)
+        chunk = log._stream("churn", "predictions").freeze()
+        assert chunk is not None
+        job = SealJob.of(chunk)
+        segment = seal_files(job)
+        assert list_segments(job.segment_dir) == [] and temporary_path(segment).is_file()
+        drop_unpublished(job)  # what the server does when the helper does not answer
+        assert not list(job.segment_dir.iterdir())
+        segment = seal_files(job)
+        publish_segment(segment, fsync=False)  # what it does when the helper answers
+        assert list_segments(job.segment_dir) == [segment] and not temporary_path(segment).exists()
+        segment.path.unlink()
+        log._seal_queue.put(chunk)  # sealed as usual: nothing lost
+        _sealed(log, 1)
 
 
 def test_the_helper_refuses_files_that_do_not_hold_the_servers_rows(tmp_path: Path) -> None:

@@ -18,6 +18,6 @@ from __future__ import annotations
 from shipyard.serving.predlog._entry import InputBlock, LogEntry
 from shipyard.serving.predlog._root import check_root_free
 from shipyard.serving.predlog._writer import PreparedEntry
-from shipyard.serving.predlog.log import PredictionLog
+from shipyard.serving.predlog.log import SEAL_PROCESS_ROWS, PredictionLog
 
-__all__ = ["InputBlock", "LogEntry", "PredictionLog", "PreparedEntry", "check_root_free"]
+__all__ = ["SEAL_PROCESS_ROWS", "InputBlock", "LogEntry", "PredictionLog", "PreparedEntry", "check_root_free"]

@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING
 
 from shipyard.serving.predlog import _maintenance
 from shipyard.serving.predlog._feedback import to_micros
-from shipyard.serving.predlog._sealproc import SealerProcess, SealJob, written_segment
-from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time
+from shipyard.serving.predlog._sealproc import SealerProcess, SealJob, drop_unpublished
+from shipyard.serving.predlog._segments import Segment, list_segments, publish_segment, sort_by_time
 from shipyard.serving.predlog._stream import Chunk, Stream, batches_to_table
 from shipyard.serving.predlog._writer import FEEDBACK
 
-__all__ = ["STOP", "Sealing"]
+__all__ = ["START_SEALER", "STOP", "Sealing"]
 
 logger = logging.getLogger(__name__)
 
 STOP = object()  # the mark that ends the writer's and the sealer's loops
+START_SEALER = object()  # the mark that starts the sealing process (see ``_sealproc``)
 
 
 class Sealing:
@@ -56,6 +57,12 @@ class Sealing:
                 chunk = None
             if chunk is STOP:
                 return
+            if chunk is START_SEALER:
+                try:
+                    self._sealer.start()
+                except Exception:  # its first chunk tries again, and falls back to sealing here
+                    logger.exception("prediction log: the sealing process did not start")
+                continue
             if chunk is not None:
                 self._seal_with_retry(chunk)
             if time.monotonic() >= next_maintenance and not self._closing.is_set():
@@ -104,10 +111,13 @@ class Sealing:
             return None
         job = SealJob.of(chunk)
         try:
-            return self._sealer.seal(job)
+            segment = self._sealer.seal(job)
+            publish_segment(segment, fsync=job.fsync)
+            return segment
         except Exception as exc:
             logger.warning("prediction log: the sealing process failed (%s); sealing in the server", exc)
-        return written_segment(job)  # it may have written the segment before it failed to answer
+        drop_unpublished(job)
+        return None
 
     def compact(self, endpoint: str | None = None) -> int:
         """Merge runs of small segments (within one UTC day) into larger ones; returns segments merged."""

@@ -5,13 +5,14 @@ lock for tens of milliseconds, in slices the event loop has to wait for: while a
 the serving process, a one-row pipeline's p99 rose from ~3 ms to 15-20 ms. The helper reads the WAL
 files the server wrote (closed, complete: every record was written before its response left), builds
 the table the server would have built from memory, checks that it holds the rows the server holds,
-and writes the segment; the server's sealer thread only waits on a pipe. If the helper fails, the
-sealer seals the chunk itself, from memory, unless the helper had written its segment already.
+and writes the segment under a temporary name; the server's sealer thread only waits on a pipe, then
+renames it into place (a server killed meanwhile replays those rows from its WAL at the next start, so
+only a live server may publish them). If the helper fails, the sealer drops what it left and seals
+the chunk itself, from memory.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import subprocess
 import threading
@@ -21,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.serving.children import launch, watch_parent
-from shipyard.serving.predlog._segments import Segment, list_segments, sort_by_time, write_segment
+from shipyard.serving.predlog._segments import Segment, sort_by_time, write_segment
 from shipyard.serving.predlog._stream import Chunk, batches_to_table
 from shipyard.serving.predlog._wal import read_wal
 
-__all__ = ["SealJob", "SealerProcess", "seal_files", "seal_jobs", "written_segment"]
+__all__ = ["SealJob", "SealerProcess", "drop_unpublished", "seal_files", "seal_jobs"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +77,17 @@ def seal_files(job: SealJob) -> Segment:
         wal_seq=job.wal_seq,
         fsync=job.fsync,
         compression=job.compression,
+        publish=False,  # the server renames it (see write_segment)
     )
 
 
-def written_segment(job: SealJob) -> Segment | None:
-    """The segment of ``job`` if one was written (by a helper that failed before it answered, say).
+def drop_unpublished(job: SealJob) -> None:
+    """Delete what a helper that failed before it answered may have left of ``job``'s segment.
 
-    No other segment carries the chunk's last WAL number: those sealed before hold lower ones."""
-    return next((s for s in list_segments(job.segment_dir) if s.wal_seq == job.wal_seq), None)
+    Its temporary file carries the chunk's last WAL number, which no other segment file does: those
+    sealed or compacted before hold lower ones, and nothing else writes while the sealer thread waits."""
+    for path in job.segment_dir.glob(f".tmp-seg-*-{job.wal_seq:012d}-*.parquet"):
+        path.unlink(missing_ok=True)
 
 
 class SealerProcess:
@@ -98,15 +102,25 @@ class SealerProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def seal(self, job: SealJob) -> Segment:
-        """The job's segment, written by the helper (started on first use); raises if it could not."""
+    def start(self) -> None:
+        """Start the helper if it is not running (it imports for a second or so, on another core)."""
         with self._lock:
-            if self._conn is None:
-                process, sock = launch(f"{__name__}:seal_jobs")
-                self._process, self._conn = process, Connection(sock.detach())
+            self._start()
+
+    def _start(self) -> Connection:
+        if self._conn is None:
+            process, sock = launch(f"{__name__}:seal_jobs")
+            self._process, self._conn = process, Connection(sock.detach())
+        return self._conn
+
+    def seal(self, job: SealJob) -> Segment:
+        """The job's segment, written by the helper (started if it is not running); raises if it could
+        not be."""
+        with self._lock:
+            conn = self._start()
             try:
-                self._conn.send(job)
-                status, result = self._conn.recv()
+                conn.send(job)
+                status, result = conn.recv()
             except (EOFError, OSError) as exc:
                 self._stop()
                 raise RuntimeError(f"the sealing process is gone: {exc or type(exc).__name__}") from None
@@ -115,6 +129,8 @@ class SealerProcess:
         return result
 
     def close(self) -> None:
+        """Stop the helper between jobs (the sealer thread is done): it holds nothing worth waiting
+        for, and one still importing would take a second to read a polite request to leave."""
         with self._lock:
             self._stop()
 
@@ -122,15 +138,10 @@ class SealerProcess:
         conn, process = self._conn, self._process
         self._conn = self._process = None
         if conn is not None:
-            with contextlib.suppress(OSError, ValueError):
-                conn.send(None)  # "leave"
             conn.close()
         if process is not None:
-            try:
-                process.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=_STOP_TIMEOUT_S)
+            process.kill()
+            process.wait(timeout=_STOP_TIMEOUT_S)
 
 
 def seal_jobs(conn: Connection, parent_pid: int) -> None:

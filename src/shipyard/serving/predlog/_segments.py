@@ -28,9 +28,11 @@ __all__ = [
     "Segment",
     "filter_time",
     "list_segments",
+    "publish_segment",
     "read_segment",
     "read_segments",
     "sort_by_time",
+    "temporary_path",
     "unify",
     "write_segment",
 ]
@@ -85,10 +87,14 @@ def write_segment(
     fsync: bool,
     compression: str = "lz4",
     before_rename: Callable[[str], None] | None = None,
+    publish: bool = True,
 ) -> Segment:
     """Write ``table`` as a new segment: temp file, fsync, atomic rename, fsync of the folder.
 
     ``before_rename`` gets the final name once the data is durable and before it becomes visible.
+    Without ``publish`` the file stays under its temporary name (``temporary_path``) for the caller
+    to rename (``publish_segment``): a helper process must not make rows visible that its parent,
+    killed meanwhile, would also replay from its WAL at the next start.
     """
     first, last = _time_bounds(table, time_column)
     name = f"seg-{first:017d}-{last:017d}-{table.num_rows:012d}-{wal_seq:012d}-{secrets.token_hex(4)}.parquet"
@@ -107,12 +113,24 @@ def write_segment(
         handle.flush()
         if fsync:
             os.fsync(handle.fileno())
-    if before_rename is not None:
-        before_rename(name)
-    os.replace(temporary, final)
+    segment = Segment(final, first, last, table.num_rows, wal_seq)
+    if publish:
+        if before_rename is not None:
+            before_rename(name)
+        publish_segment(segment, fsync=fsync)
+    return segment
+
+
+def temporary_path(segment: Segment) -> Path:
+    """Where ``write_segment`` writes the file before it renames it into place."""
+    return segment.path.with_name(f".tmp-{segment.path.name}")
+
+
+def publish_segment(segment: Segment, *, fsync: bool) -> None:
+    """Rename a segment written with ``publish=False`` into place (atomically, durably if ``fsync``)."""
+    os.replace(temporary_path(segment), segment.path)
     if fsync:
-        fsync_dir(folder)
-    return Segment(final, first, last, table.num_rows, wal_seq)
+        fsync_dir(segment.path.parent)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -47,7 +47,7 @@ from shipyard.serving.predlog._feedback import (
 )
 from shipyard.serving.predlog._root import take_root_lock
 from shipyard.serving.predlog._scan import finish_scan, read_tables
-from shipyard.serving.predlog._sealing import STOP, Sealing
+from shipyard.serving.predlog._sealing import START_SEALER, STOP, Sealing
 from shipyard.serving.predlog._sealproc import SealerProcess
 from shipyard.serving.predlog._segments import Segment
 from shipyard.serving.predlog._stream import Chunk, Rows, Stream, read_only_view
@@ -64,7 +64,7 @@ from shipyard.serving.predlog._writer import (
     unstorable,
 )
 
-__all__ = ["COMPRESSIONS", "PredictionLog"]
+__all__ = ["COMPRESSIONS", "SEAL_PROCESS_ROWS", "PredictionLog"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ def _write_error(endpoint: str, kind: str, exc: Exception) -> StoreUnavailableEr
 # Parquet codecs for segments: lz4 decodes fastest of those that compress; "none" suits incompressible
 # floats (a third less scan CPU), zstd the smallest files.
 COMPRESSIONS = ("lz4", "none", "snappy", "zstd")
+#: What a server seals in the helper process: a segment's conversion took tens of milliseconds of the
+#: interpreter lock away from the event loop; a small chunk (a quiet endpoint's minute) costs little.
+SEAL_PROCESS_ROWS = 10_000
 
 
 class PredictionLog(Sealing):
@@ -96,7 +99,8 @@ class PredictionLog(Sealing):
     Every ``maintenance_seconds`` (None: never) the sealer deletes segments older than ``retention_days``
     (None: keep all) and merges small segments into ones of up to ``compact_rows`` rows. ``compression``
     is the segments' Parquet codec (see ``COMPRESSIONS``). Chunks of at least ``seal_process_rows`` rows
-    are sealed by a helper process, off this interpreter's lock (None: always by the sealer thread).
+    are sealed by a helper process, off this interpreter's lock (None: always by the sealer thread); a
+    server passes ``SEAL_PROCESS_ROWS``, and the helper starts with the first rows written.
 
     >>> import tempfile, numpy as np
     >>> from shipyard.serving.predlog import LogEntry
@@ -124,7 +128,7 @@ class PredictionLog(Sealing):
         compact_rows: int = 1_000_000,
         maintenance_seconds: float | None = 600.0,
         compression: str = "lz4",
-        seal_process_rows: int | None = 10_000,
+        seal_process_rows: int | None = None,
     ) -> None:
         for name, value in (("segment_rows", segment_rows), ("compact_rows", compact_rows)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -157,7 +161,8 @@ class PredictionLog(Sealing):
         self.maintenance_seconds = maintenance_seconds
         self.compression = compression
         self.seal_process_rows = seal_process_rows
-        self._sealer = SealerProcess()  # started on the first chunk it seals
+        self._sealer = SealerProcess()
+        self._sealer_asked = False  # the sealer thread was asked to start it
         self._lock = threading.Lock()  # guards the streams' in-memory state
         self._maintenance_lock = threading.RLock()  # one compaction or retention pass at a time
         self._submit_lock = threading.Lock()  # nothing is queued after the writer's stop mark
@@ -393,6 +398,9 @@ class PredictionLog(Sealing):
 
     def _remember(self, stream: Stream, batches: list[Rows], written: list[Item]) -> None:
         """Written rows join the stream's unsealed rows (scans see them); their callers are told."""
+        if not self._sealer_asked and self.seal_process_rows is not None:
+            self._sealer_asked = True  # before its first chunk, so its start-up is not that chunk's wait
+            self._seal_queue.put(START_SEALER)
         with self._lock:
             if not stream.active_rows:
                 stream.active_since = time.monotonic()
