@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,28 @@ pytestmark = pytest.mark.slow
 
 
 def _serve(
-    settings: Settings, tmp_path: Path, model: object, *, model_processes: bool
-) -> tuple[Platform, ServingManager]:
+    settings: Settings,
+    tmp_path: Path,
+    model: object,
+    check: Callable[[ModelRuntime], Awaitable[None]],
+    *,
+    model_processes: bool = True,
+) -> None:
+    """Register ``model``, serve it (warm, unlogged) and run ``check`` on its runtime."""
     x, _ = breast_cancer()
-    platform = Platform.open(settings)
-    register_package(platform, "cancer", model, input_example=x.head(3), alias="live")
-    manager = ServingManager(PlatformSource(platform, tmp_path / "cache"), model_processes=model_processes)
-    return platform, manager
+    with Platform.open(settings) as platform:
+        register_package(platform, "cancer", model, input_example=x.head(3), alias="live")
+        source = PlatformSource(platform, tmp_path / "cache")
+        manager = ServingManager(source, model_processes=model_processes)
+
+        async def main() -> None:
+            await manager.start([EndpointSpec("cancer", "models:/cancer@live", log_predictions=False)])
+            try:
+                await check((await manager.wait_ready("cancer")).runtime())
+            finally:
+                await manager.stop()
+
+        asyncio.run(main())
 
 
 def _bare(model: object, method: str, rows: np.ndarray) -> np.ndarray:
@@ -54,35 +70,24 @@ def test_a_warm_pipeline_predicts_floats_on_the_event_loop_with_the_models_answe
 ) -> None:
     x, _ = breast_cancer()
     expected = pipeline()
-    platform, manager = _serve(settings, tmp_path, expected, model_processes=model_processes)
     rows = x.to_numpy(dtype=np.float64)
 
-    async def main() -> None:
-        await manager.start([EndpointSpec("cancer", "models:/cancer@live", log_predictions=False)])
-        try:
-            runtime = (await manager.wait_ready("cancer")).runtime()
-            assert runtime._inline is not None, "the warm-up should have proven the arithmetic way"
-            seconds = runtime.inline_seconds
-            for start, size in ((0, 1), (5, 16), (100, 64), (300, 7)):
-                batch = rows[start : start + size]
-                for proba in (False, True):
-                    predictions, probabilities = await _predict(runtime, batch, proba)
-                    assert predictions.tolist() == expected.predict(x.iloc[start : start + size]).tolist()
-                    if proba:
-                        want = _bare(expected, "predict_proba", batch)
-                        assert probabilities is not None and np.allclose(
-                            probabilities, want, rtol=0, atol=1e-12
-                        )
-                    else:
-                        assert probabilities is None
-            assert runtime.inline_seconds > seconds, "no batch was predicted on the event loop"
-        finally:
-            await manager.stop()
+    async def check(runtime: ModelRuntime) -> None:
+        assert runtime._inline is not None, "the warm-up should have proven the arithmetic way"
+        seconds = runtime.inline_seconds
+        for start, size in ((0, 1), (5, 16), (100, 64), (300, 7)):
+            batch = rows[start : start + size]
+            for proba in (False, True):
+                predictions, probabilities = await _predict(runtime, batch, proba)
+                assert predictions.tolist() == expected.predict(x.iloc[start : start + size]).tolist()
+                if proba:
+                    want = _bare(expected, "predict_proba", batch)
+                    assert probabilities is not None and np.allclose(probabilities, want, rtol=0, atol=1e-12)
+                else:
+                    assert probabilities is None
+        assert runtime.inline_seconds > seconds, "no batch was predicted on the event loop"
 
-    try:
-        asyncio.run(main())
-    finally:
-        platform.close()
+    _serve(settings, tmp_path, expected, check, model_processes=model_processes)
 
 
 def test_a_batch_the_arithmetic_way_does_not_take_goes_to_the_model(
@@ -91,53 +96,33 @@ def test_a_batch_the_arithmetic_way_does_not_take_goes_to_the_model(
     """Too large for the event loop, or rows it does not accept (a NaN): the worker predicts (or
     refuses, as the model would)."""
     x, _ = breast_cancer()
-    platform, manager = _serve(settings, tmp_path, pipeline(), model_processes=True)
     rows = x.to_numpy(dtype=np.float64)
     large = np.tile(rows, (INLINE_MAX_CELLS // rows.size + 1, 1))[: INLINE_MAX_CELLS // rows.shape[1] + 1]
 
-    async def main() -> None:
-        await manager.start([EndpointSpec("cancer", "models:/cancer@live", log_predictions=False)])
-        try:
-            runtime = (await manager.wait_ready("cancer")).runtime()
-            seconds = runtime.inline_seconds
-            big = await runtime.infer(
-                Request(validate_array(runtime.signature, large.tolist(), max_rows=10**6))
-            )
-            assert big.predictions.tolist() == _bare(pipeline(), "predict", large).tolist()
-            assert runtime.inline_seconds == seconds
-            with_nan = rows[:2].copy()
-            with_nan[1, 3] = np.nan
-            with pytest.raises(ValueError, match="NaN"):
-                await runtime.infer(Request(validate_array(runtime.signature, with_nan.tolist())))
-            assert runtime.inline_seconds == seconds
-        finally:
-            await manager.stop()
+    async def check(runtime: ModelRuntime) -> None:
+        seconds = runtime.inline_seconds
+        big = await runtime.infer(Request(validate_array(runtime.signature, large.tolist(), max_rows=10**6)))
+        assert big.predictions.tolist() == _bare(pipeline(), "predict", large).tolist()
+        assert runtime.inline_seconds == seconds
+        with_nan = rows[:2].copy()
+        with_nan[1, 3] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            await runtime.infer(Request(validate_array(runtime.signature, with_nan.tolist())))
+        assert runtime.inline_seconds == seconds
 
-    try:
-        asyncio.run(main())
-    finally:
-        platform.close()
+    _serve(settings, tmp_path, pipeline(), check)
 
 
 def test_a_forest_is_never_predicted_on_the_event_loop(settings: Settings, tmp_path: Path) -> None:
     """Its fast way runs the model's own code (scikit-learn's trees): that stays in the worker."""
     x, _ = breast_cancer()
-    platform, manager = _serve(settings, tmp_path, forest(), model_processes=True)
 
-    async def main() -> None:
-        await manager.start([EndpointSpec("cancer", "models:/cancer@live", log_predictions=False)])
-        try:
-            runtime = (await manager.wait_ready("cancer")).runtime()
-            predictions, _ = await _predict(runtime, x.to_numpy(dtype=np.float64)[:16], False)
-            assert predictions.tolist() == forest().predict(x.iloc[:16]).tolist()
-            assert runtime._inline is None and runtime.inline_seconds == 0.0
-        finally:
-            await manager.stop()
+    async def check(runtime: ModelRuntime) -> None:
+        predictions, _ = await _predict(runtime, x.to_numpy(dtype=np.float64)[:16], False)
+        assert predictions.tolist() == forest().predict(x.iloc[:16]).tolist()
+        assert runtime._inline is None and runtime.inline_seconds == 0.0
 
-    try:
-        asyncio.run(main())
-    finally:
-        platform.close()
+    _serve(settings, tmp_path, forest(), check)
 
 
 def test_an_offered_way_that_disagrees_with_the_worker_is_refused() -> None:
