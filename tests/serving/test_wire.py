@@ -210,3 +210,29 @@ def test_auth_applies_to_the_fast_path(serve_platform: Platform, tmp_path: Path)
             )
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
         assert allowed.status_code == 200
+
+
+def test_on_ready_runs_once_the_models_are_warm_and_before_any_answer(
+    serve_platform: Platform, tmp_path: Path
+) -> None:
+    """`shipyard serve` freezes what start-up built there (see serving.cli): the model must be loaded
+    and warm by then, and it must run once."""
+    seen: list[int] = []
+
+    def on_ready() -> None:
+        runtime = app.state.serving.endpoints["cancer-lr"].active
+        seen.append(0 if runtime is None or runtime.predict_dtype is None else 1)
+
+    app = create_serving_app(
+        source=PlatformSource(serve_platform),
+        specs=[EndpointSpec(name="cancer-lr", model_uri="models:/cancer-lr@live")],
+        predlog_root=tmp_path / "log",
+        max_body_bytes=LIMIT,
+        on_ready=on_ready,
+    )
+    x, _ = breast_cancer()
+    with live_server(app) as url, live_http.Client(base_url=url, timeout=60) as client:
+        assert seen == [1]
+        response = client.post("/endpoints/cancer-lr/predict", json={"rows": x.head(1).to_dict("records")})
+        assert response.status_code == 200, response.text
+    assert seen == [1]

@@ -70,6 +70,7 @@ def create_serving_app(
     log_fsync: bool = False,
     on_event: EventSink | None = None,
     on_close: Callable[[], Any] | None = None,
+    on_ready: Callable[[], Any] | None = None,
     model_processes: bool = False,
 ) -> FastAPI:
     """An app serving ``specs``; its lifespan loads them and fails start-up if one cannot load."""
@@ -104,6 +105,8 @@ def create_serving_app(
                 if endpoint.active is None:
                     app.state.startup_error = endpoint.error or f"{spec.model_uri} did not load"
                     raise ConfigurationError(app.state.startup_error, field="model_uri")
+            if on_ready is not None:
+                on_ready()
             yield
         finally:
             await manager.stop()
