@@ -58,8 +58,8 @@ class BlockInputs:
             bare = self._bare[block.names] = self._check_bare(block)
         if bare and not self.process_wide:
             # Only where a fast way that skips scikit-learn's checks takes this batch.
-            fast = proven_predictor(self.model)
-            bare = fast is not None and not fast.model_checks and fast.suits(block.values)
+            fast = self.inline_predictor(block.names)
+            bare = fast is not None and fast.suits(block.values)
         return block.values if bare else self._frame(block)
 
     def inline_predictor(self, names: tuple[str, ...]) -> FastPredictor | None:

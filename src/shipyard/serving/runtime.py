@@ -160,8 +160,15 @@ class ModelRuntime:
         assert self._executor is not None
         loop = asyncio.get_running_loop()
         results = await loop.run_in_executor(self._executor, self._run_here, requests, merged, want)
-        if self._blocks is not None and merged.block is not None and merged.names is not None:
-            self._adopt_inline(merged.names, self._blocks.inline_predictor(merged.names))
+        names, blocks = merged.names, self._blocks
+        # Decided with this column list's first block: asked once, not every batch.
+        if (
+            blocks is not None
+            and merged.block is not None
+            and names is not None
+            and names not in self._inline_asked
+        ):
+            self._adopt_inline(names, blocks.inline_predictor(names))
         return results
 
     def _inline_block(self, merged: Rows) -> np.ndarray | None:

@@ -109,7 +109,7 @@ def test_only_the_server_makes_the_helpers_segment_visible(tmp_path: Path) -> No
         log.submit(make_entry(rows=3)).result(timeout=30)
         chunk = log._stream("churn", "predictions").freeze()
         assert chunk is not None
-        job = SealJob.of(chunk)
+        job = SealJob.of(chunk, chunk.rows)
         segment = seal_files(job)
         assert list_segments(job.segment_dir) == [] and temporary_path(segment).is_file()
         drop_unpublished(job)  # what the server does when the helper does not answer
@@ -127,7 +127,7 @@ def test_the_helper_refuses_files_that_do_not_hold_the_servers_rows(tmp_path: Pa
         log.submit(make_entry(rows=3)).result(timeout=30)
         [chunk] = [log._stream("churn", "predictions").freeze()]
         assert chunk is not None
-        job = SealJob.of(chunk)
+        job = SealJob.of(chunk, chunk.rows)
         wrong = SealJob(job.paths, job.segment_dir, job.time_column, job.wal_seq, 4, False, "lz4")
         with pytest.raises(ValueError, match="hold 3 rows; the server holds 4"):
             seal_files(wrong)

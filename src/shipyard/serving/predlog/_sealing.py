@@ -91,8 +91,9 @@ class Sealing:
     def _seal(self, chunk: Chunk) -> None:
         stream = chunk.stream
         segment: Segment | None = None
-        if chunk.rows:
-            segment = self._seal_elsewhere(chunk)
+        rows = chunk.rows  # a sum over the chunk's batches: once
+        if rows:
+            segment = self._seal_elsewhere(chunk, rows)
             if segment is None:
                 table = sort_by_time(batches_to_table(chunk.batches), stream.time_column)
                 segment = _maintenance.write(stream, table, wal_seq=max(chunk.seqs))
@@ -104,12 +105,12 @@ class Sealing:
         for path in chunk.paths:
             path.unlink(missing_ok=True)
 
-    def _seal_elsewhere(self, chunk: Chunk) -> Segment | None:
-        """The chunk's segment written by the sealing process (see ``_sealproc``), if the chunk is large
-        enough to be worth it; None: seal it here."""
-        if self.seal_process_rows is None or chunk.rows < self.seal_process_rows:
+    def _seal_elsewhere(self, chunk: Chunk, rows: int) -> Segment | None:
+        """The segment of ``chunk`` (of ``rows`` rows) written by the sealing process (see ``_sealproc``),
+        if the chunk is large enough to be worth it; None: seal it here."""
+        if self.seal_process_rows is None or rows < self.seal_process_rows:
             return None
-        job = SealJob.of(chunk)
+        job = SealJob.of(chunk, rows)
         try:
             segment = self._sealer.seal(job)
             publish_segment(segment, fsync=job.fsync)

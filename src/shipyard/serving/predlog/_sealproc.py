@@ -13,7 +13,6 @@ the chunk itself, from memory.
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from shipyard.serving.predlog._stream import Chunk, batches_to_table
 from shipyard.serving.predlog._wal import read_wal
 
 __all__ = ["SealJob", "SealerProcess", "drop_unpublished", "seal_files", "seal_jobs"]
-
-logger = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 10.0
 
@@ -46,14 +43,15 @@ class SealJob:
     compression: str
 
     @classmethod
-    def of(cls, chunk: Chunk) -> SealJob:
+    def of(cls, chunk: Chunk, rows: int) -> SealJob:
+        """The job of ``chunk``, which holds ``rows`` rows (``chunk.rows``, summed by the caller)."""
         stream = chunk.stream
         return cls(
             tuple(chunk.paths),
             stream.segment_dir,
             stream.time_column,
             max(chunk.seqs),
-            chunk.rows,
+            rows,
             stream.fsync,
             stream.compression,
         )
@@ -145,15 +143,14 @@ class SealerProcess:
 
 
 def seal_jobs(conn: Connection, parent_pid: int) -> None:
-    """The helper process: seal each job the parent sends until told to leave."""
+    """The helper process: seal each job the parent sends until its pipe closes (or the parent is
+    gone; ``SealerProcess.close`` kills it)."""
     if not watch_parent(parent_pid):
         return
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
-            return
-        if job is None:
             return
         try:
             reply: tuple[str, Any] = ("ok", seal_files(job))
